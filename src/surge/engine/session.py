@@ -1,0 +1,234 @@
+"""The Engine.IO session state machine, v3 and v4 (engine layer, no I/O).
+
+One :class:`EngineSession` per Engine.IO connection.  The runtime feeds it the
+packets it received and the current time, and takes out the packets to send,
+the events for the Socket.IO layer, and the next deadline for its one timer.
+
+Heartbeat (Engine.IO protocol, "Heartbeat"): in v4 the server sends PING every
+``ping_interval`` and drops a client whose PONG does not come within
+``ping_timeout``; in v3 the client sends PING, the server answers PONG, and a
+client silent for ``ping_interval + ping_timeout`` is dropped.
+
+Upgrade ("Upgrade"): over the new WebSocket the client sends ``2probe``, the
+server answers ``3probe`` and releases the pending GET with a NOOP; the client
+then sends ``5`` and the WebSocket carries everything from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from surge.protocol import jsoncodec
+from surge.protocol.eio import EioPacket, EioType
+from surge.protocol.errors import RemoteProtocolError
+
+__all__ = ["EngineSession", "MessageReceived", "SessionClosed", "State"]
+
+
+class State(Enum):
+    """Where a session is in its life."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """The client sent a message (str or bytes)."""
+
+    data: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """The session ended; ``reason`` uses python-socketio's reason strings."""
+
+    reason: str
+
+
+Event = MessageReceived | SessionClosed
+
+# Disconnect reasons, spelled as Flask-SocketIO's ``SocketIO.reason`` values.
+CLIENT_DISCONNECT = "client disconnect"
+SERVER_DISCONNECT = "server disconnect"
+PING_TIMEOUT = "ping timeout"
+TRANSPORT_CLOSE = "transport close"
+TRANSPORT_ERROR = "transport error"
+
+
+class EngineSession:
+    """Engine.IO session logic for one client; time is always passed in as ``now``."""
+
+    __slots__ = (
+        "_events",
+        "_outbox",
+        "_ping_due",
+        "_pong_deadline",
+        "b64",
+        "max_payload",
+        "ping_interval",
+        "ping_timeout",
+        "poll_pending",
+        "sid",
+        "state",
+        "transport",
+        "upgrading",
+        "version",
+    )
+
+    def __init__(
+        self,
+        sid: str,
+        version: int,
+        *,
+        transport: str,
+        now: float,
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_payload: int = 1_000_000,
+        b64: bool = False,
+    ) -> None:
+        self.sid = sid
+        self.version = version
+        self.transport = transport
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_payload = max_payload
+        self.b64 = b64
+        self.state = State.OPEN
+        self.poll_pending = False
+        self.upgrading = False
+        self._outbox: list[EioPacket] = []
+        self._events: list[Event] = []
+        self._pong_deadline: float | None = None
+        # v4: when the next PING goes out; v3: when a silent client is dropped.
+        self._ping_due = now + ping_interval if version == 4 else now + ping_interval + ping_timeout
+
+    def open_packet(self, upgrades: list[str]) -> EioPacket:
+        """The handshake packet; intervals are reported exactly, in milliseconds."""
+        info: dict[str, object] = {
+            "sid": self.sid,
+            "upgrades": upgrades,
+            "pingInterval": round(self.ping_interval * 1000),
+            "pingTimeout": round(self.ping_timeout * 1000),
+        }
+        if self.version == 4:
+            info["maxPayload"] = self.max_payload
+        return EioPacket(EioType.OPEN, jsoncodec.dumps(info))
+
+    # -- input -------------------------------------------------------------
+
+    def receive_packet(self, packet: EioPacket, now: float) -> None:
+        """Handle one packet from the client on the session's current transport."""
+        if self.state is State.CLOSED:
+            return
+        if self.version == 3:
+            self._ping_due = now + self.ping_interval + self.ping_timeout
+        ptype = packet.type
+        if ptype == EioType.MESSAGE:
+            self._events.append(MessageReceived(packet.data))
+        elif ptype == EioType.PING and self.version == 3:
+            self.send(EioPacket(EioType.PONG, packet.data))
+        elif ptype == EioType.PONG and self.version == 4:
+            self._pong_deadline = None
+            self._ping_due = now + self.ping_interval
+        elif ptype == EioType.CLOSE:
+            self._close(CLIENT_DISCONNECT)
+        elif ptype != EioType.NOOP:
+            raise RemoteProtocolError(f"unexpected {ptype.name} packet from client")
+
+    def receive_probe(self, packet: EioPacket) -> EioPacket:
+        """A packet on a WebSocket that is probing to upgrade this polling session.
+
+        Returns the ``3probe`` answer to write on that WebSocket.  The pending GET,
+        if any, is released with a NOOP (queued here).
+        """
+        if self.transport != "polling" or packet != EioPacket(EioType.PING, "probe"):
+            raise RemoteProtocolError("expected 2probe on the upgrading WebSocket")
+        self.upgrading = True
+        self.send(EioPacket(EioType.NOOP))
+        return EioPacket(EioType.PONG, "probe")
+
+    def receive_upgrade(self) -> None:
+        """The client sent UPGRADE on the probed WebSocket: switch to it."""
+        if not self.upgrading:
+            raise RemoteProtocolError("UPGRADE without a successful probe")
+        self.upgrading = False
+        self.transport = "websocket"
+        # Queued packets now go over the WebSocket; a NOOP there would be noise.
+        self._outbox = [p for p in self._outbox if p.type != EioType.NOOP]
+
+    def start_poll(self) -> bool:
+        """A GET arrived.  True: answer it now with :meth:`packets_to_send`; False: park it.
+
+        A second GET while one is pending breaks the protocol and closes the session.
+        """
+        if self.poll_pending:
+            self._close(TRANSPORT_ERROR)
+            raise RemoteProtocolError("overlapping polling requests")
+        if self._outbox or self.state is State.CLOSED:
+            return True
+        self.poll_pending = True
+        return False
+
+    def end_poll(self) -> None:
+        """The parked GET was answered (or its connection went away)."""
+        self.poll_pending = False
+
+    def transport_lost(self, reason: str = TRANSPORT_CLOSE) -> None:
+        """The underlying connection closed without a CLOSE packet."""
+        self._close(reason)
+
+    # -- output ------------------------------------------------------------
+
+    def send(self, packet: EioPacket) -> None:
+        """Queue a packet for the client."""
+        if self.state is State.OPEN:
+            self._outbox.append(packet)
+
+    def has_packets(self) -> bool:
+        """Whether anything waits in the outbox."""
+        return bool(self._outbox)
+
+    def packets_to_send(self) -> list[EioPacket]:
+        """Drain the outbox."""
+        packets, self._outbox = self._outbox, []
+        return packets
+
+    def events_received(self) -> list[Event]:
+        """Drain the events for the Socket.IO layer."""
+        events, self._events = self._events, []
+        return events
+
+    def close(self, reason: str = SERVER_DISCONNECT) -> None:
+        """Close from the server side: a polling client gets a CLOSE packet."""
+        if self.state is State.OPEN and self.transport == "polling":
+            self._outbox.append(EioPacket(EioType.CLOSE))
+        self._close(reason)
+
+    def _close(self, reason: str) -> None:
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self._events.append(SessionClosed(reason))
+
+    # -- time --------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` must next run, or None once closed."""
+        if self.state is State.CLOSED:
+            return None
+        return self._pong_deadline if self._pong_deadline is not None else self._ping_due
+
+    def on_timer(self, now: float) -> None:
+        """Send the due PING, or drop a client that let its deadline pass."""
+        if self.state is State.CLOSED:
+            return
+        if self.version == 3 or self._pong_deadline is not None:
+            deadline = self._ping_due if self.version == 3 else self._pong_deadline
+            if deadline is not None and now >= deadline:
+                self._close(PING_TIMEOUT)
+        elif now >= self._ping_due:
+            self.send(EioPacket(EioType.PING))
+            self._pong_deadline = now + self.ping_timeout

@@ -1,0 +1,687 @@
+"""The Flask-SocketIO-compatible front: ``SocketIO``, ``Namespace`` and the context functions.
+
+An app written for Flask-SocketIO runs after changing its import to
+``from surge import ...``.  Handlers run inside a Flask request context built
+from the connect request, with ``request.sid``, ``request.namespace`` and
+``request.event`` set.  ``def`` handlers run in the elastic worker pool, ``async
+def`` handlers as tasks on the event loop; the kind is decided once, when the
+handler is registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import flask
+from flask.ctx import RequestContext
+from flask.sessions import SessionMixin
+
+from surge.errors import ConnectionRefusedError
+from surge.protocol import jsoncodec
+from surge.runtime.engine import EngineServer
+from surge.runtime.pool import WorkerPool
+from surge.runtime.server import HttpServer, new_event_loop, serve
+from surge.runtime.wsgi import WsgiRunner
+from surge.server.core import SioServer, SioSocket
+
+if TYPE_CHECKING:
+    from surge.test_client import SocketIOTestClient
+
+log = logging.getLogger("surge")
+
+Handler = Callable[..., Any]
+
+# Option names and defaults as Flask-SocketIO documents them; SOCKETIO_<NAME> config keys override.
+DEFAULTS: dict[str, Any] = {
+    "path": "socket.io",
+    "cors_allowed_origins": None,
+    "cors_credentials": True,
+    "ping_interval": 25,
+    "ping_timeout": 20,
+    "max_http_buffer_size": 1_000_000,
+    "async_handlers": True,
+    "always_connect": False,
+    "manage_session": True,
+    "logger": False,
+    "engineio_logger": False,
+    "json": None,
+    "message_queue": None,
+    "channel": "flask-socketio",
+    "transports": ("polling", "websocket"),
+    "allow_upgrades": True,
+    "max_attachments": 10,
+    "max_workers": 1000,
+}
+
+
+class Reason:
+    """Disconnect reasons passed to ``disconnect`` handlers (``SocketIO.reason``)."""
+
+    CLIENT_DISCONNECT = "client disconnect"
+    SERVER_DISCONNECT = "server disconnect"
+    PING_TIMEOUT = "ping timeout"
+    TRANSPORT_CLOSE = "transport close"
+    TRANSPORT_ERROR = "transport error"
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerRecord:
+    """A handler and how to call it, decided at registration."""
+
+    fn: Handler
+    is_async: bool
+    takes_extra: bool  # connect: takes ``auth``; disconnect: takes ``reason``
+
+    @classmethod
+    def of(cls, fn: Handler) -> HandlerRecord:
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+        return cls(fn, inspect.iscoroutinefunction(fn), bool(params))
+
+
+class _ManagedSession(dict[str, Any], SessionMixin):
+    """The Flask session as Socket.IO handlers see it: a copy taken at connect."""
+
+
+class _SocketState:
+    """Per-socket data of the front."""
+
+    __slots__ = ("lock", "session")
+
+    def __init__(self) -> None:
+        self.session: _ManagedSession | None = None
+        self.lock: threading.Lock | None = None  # async_handlers=False: one event at a time
+
+
+class SocketIO:
+    """Create a Socket.IO server for a Flask application, as Flask-SocketIO does."""
+
+    reason = Reason
+
+    def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
+        self.server_options: dict[str, Any] = dict(options)
+        self.handlers: dict[str, dict[str, HandlerRecord]] = {}
+        self.namespace_handlers: list[Namespace] = []
+        self.exception_handlers: dict[str, Handler] = {}
+        self.default_exception_handler: Handler | None = None
+        self.app: flask.Flask | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.pool: WorkerPool | None = None
+        self.sio: SioServer | None = None
+        self.http: HttpServer | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop_thread: int | None = None
+        if app is not None:
+            self.init_app(app, **options)
+
+    def init_app(self, app: flask.Flask, **options: Any) -> None:
+        """Bind to ``app`` (application factories); ``SOCKETIO_*`` config keys are read too."""
+        merged = dict(DEFAULTS)
+        for name in DEFAULTS:
+            key = "SOCKETIO_" + name.upper()
+            if key in app.config:
+                merged[name] = app.config[key]
+        merged.update(self.server_options)
+        merged.update(options)
+        unknown = set(merged) - set(DEFAULTS)
+        if unknown:
+            log.debug("ignoring unsupported options: %s", ", ".join(sorted(unknown)))
+        self.server_options = merged
+        self.app = app
+        if not hasattr(app, "extensions"):
+            app.extensions = {}
+        app.extensions["socketio"] = self
+        if merged["logger"]:
+            logging.getLogger("surge.server").setLevel(logging.INFO)
+        if merged["engineio_logger"]:
+            logging.getLogger("surge.engine").setLevel(logging.INFO)
+
+    # -- registration ------------------------------------------------------------------
+
+    def on(self, message: str, namespace: str | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: register a handler for event ``message`` (``'*'`` catches all)."""
+
+        def decorator(handler: Handler) -> Handler:
+            self.on_event(message, handler, namespace)
+            return handler
+
+        return decorator
+
+    def on_event(self, message: str, handler: Handler, namespace: str | None = None) -> None:
+        """Register ``handler`` for event ``message`` without a decorator."""
+        self.handlers.setdefault(namespace or "/", {})[message] = HandlerRecord.of(handler)
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Decorator: register a handler named after the function."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            handler = args[0]
+            self.on_event(handler.__name__, handler)
+            return handler
+
+        def decorator(handler: Handler) -> Handler:
+            self.on_event(handler.__name__, handler, kwargs.get("namespace"))
+            return handler
+
+        return decorator
+
+    def on_error(self, namespace: str | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: handle exceptions raised by the handlers of ``namespace``."""
+
+        def decorator(handler: Handler) -> Handler:
+            if not callable(handler):
+                raise ValueError("exception_handler must be callable")
+            self.exception_handlers[namespace or "/"] = handler
+            return handler
+
+        return decorator
+
+    def on_error_default(self, handler: Handler) -> Handler:
+        """Decorator: handle exceptions of namespaces without their own handler."""
+        if not callable(handler):
+            raise ValueError("exception_handler must be callable")
+        self.default_exception_handler = handler
+        return handler
+
+    def on_namespace(self, namespace_handler: Namespace) -> None:
+        """Register a class-based :class:`Namespace`."""
+        if not isinstance(namespace_handler, Namespace):
+            raise ValueError("Not a namespace instance.")
+        namespace_handler._set_socketio(self)
+        self.namespace_handlers.append(namespace_handler)
+        table = self.handlers.setdefault(namespace_handler.namespace, {})
+        for name in dir(namespace_handler):
+            method = getattr(namespace_handler, name)
+            if name.startswith("on_") and callable(method):
+                table[name[3:]] = HandlerRecord.of(method)
+
+    # -- the Handlers interface the server core calls (loop thread) -------------------
+
+    def has_namespace(self, namespace: str) -> bool:
+        return namespace == "/" or namespace in self.handlers or "*" in self.handlers
+
+    def _find(self, namespace: str, event: str) -> tuple[Handler, bool, bool] | None:
+        """(function, is_async, takes_extra) for ``event``, with catch-alls last."""
+        for ns_key in (namespace, "*"):
+            table = self.handlers.get(ns_key)
+            if table is None:
+                continue
+            record = table.get(event)
+            if record is not None:
+                fn = record.fn
+                if ns_key == "*":
+                    fn = _bind_first(fn, namespace)
+                return fn, record.is_async, record.takes_extra
+            if event not in ("connect", "disconnect") and "*" in table:
+                record = table["*"]
+                fn = _bind_first(record.fn, event)
+                if ns_key == "*":
+                    fn = _bind_first(fn, namespace)
+                return fn, record.is_async, True
+        return None
+
+    def handle_connect(self, socket: SioSocket, auth: Any) -> None:
+        socket.state = _SocketState()
+        found = self._find(socket.namespace, "connect")
+        if found is None:
+            assert self.sio is not None
+            self.sio.accept(socket)
+            return
+        fn, is_async, takes_auth = found
+        args = (auth,) if takes_auth else ()
+        self._run(socket, "connect", fn, is_async, args, self._connect_done)
+
+    def _connect_done(self, socket: SioSocket, result: Any, error: BaseException | None) -> None:
+        assert self.sio is not None
+        if isinstance(error, ConnectionRefusedError):
+            self.sio.refuse(socket, error.error_args)
+        elif error is not None or result is False:
+            self.sio.refuse(socket, {"message": "Connection rejected by server"})
+        else:
+            self.sio.accept(socket)
+
+    def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None:
+        found = self._find(socket.namespace, event)
+        if found is None:
+            found = self._find(socket.namespace, "message") if event == "message" else None
+            if found is None:
+                log.debug("no handler for event %r on %s", event, socket.namespace)
+                return
+        fn, is_async, _ = found
+        done = None
+        if ack_id is not None:
+
+            def done(sock: SioSocket, result: Any, error: BaseException | None) -> None:
+                if error is None:
+                    assert self.sio is not None
+                    self.sio.send_ack(sock, ack_id, _ack_args(result))
+
+        self._run(socket, event, fn, is_async, tuple(args), done)
+
+    def handle_ack(self, socket: SioSocket, callback: Handler, args: list[Any]) -> None:
+        self._run(socket, None, callback, inspect.iscoroutinefunction(callback), tuple(args), None)
+
+    def handle_disconnect(self, socket: SioSocket, reason: str) -> None:
+        found = self._find(socket.namespace, "disconnect")
+        if found is not None:
+            fn, is_async, takes_reason = found
+            self._run(socket, "disconnect", fn, is_async, (reason,) if takes_reason else (), None)
+
+    # -- running handlers -------------------------------------------------------------------
+
+    def _run(
+        self,
+        socket: SioSocket,
+        event: str | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Callable[[SioSocket, Any, BaseException | None], None] | None,
+    ) -> None:
+        """Run a handler in the worker pool (def) or on the loop (async def)."""
+        assert self.loop is not None and self.pool is not None
+        if is_async:
+            self.loop.create_task(self._run_async(socket, event, fn, args, done))
+        else:
+            self.pool.submit(self._run_sync, socket, event, fn, args, done)
+
+    def _run_sync(self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any) -> None:
+        state: _SocketState = socket.state
+        lock = state.lock if state is not None else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            result, error = self._call_in_context(socket, event, lambda: fn(*args))
+        finally:
+            if lock is not None:
+                lock.release()
+        if done is not None:
+            self.call_in_loop(done, socket, result, error)
+
+    async def _run_async(self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any) -> None:
+        with self._context(socket, event):
+            try:
+                result, error = await fn(*args), None
+            except Exception as exc:
+                result, error = self._handle_error(socket, event, exc), exc
+        if done is not None:
+            done(socket, result, error)
+
+    def _call_in_context(self, socket: SioSocket, event: str | None, call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+        with self._context(socket, event):
+            try:
+                return call(), None
+            except Exception as exc:
+                return self._handle_error(socket, event, exc), exc
+
+    def _context(self, socket: SioSocket, event: str | None) -> Any:
+        """A Flask request context for a handler of ``socket``, with the managed session."""
+        app = self.app
+        assert app is not None
+        state: _SocketState | None = socket.state
+        if not self.server_options["manage_session"] or state is None:
+            return _HandlerContext(app.request_context(socket.environ), socket, event)
+        if state.session is None:
+            # The first handler of this socket: load the cookie session once and keep a copy.
+            request = app.request_class(socket.environ)
+            opened = app.session_interface.open_session(app, request)
+            state.session = _ManagedSession(opened or {})
+        return _HandlerContext(RequestContext(app, socket.environ, session=state.session), socket, event)
+
+    def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> Any:
+        if isinstance(exc, ConnectionRefusedError):
+            return None
+        handler = self.exception_handlers.get(socket.namespace, self.default_exception_handler)
+        if handler is None:
+            log.error("error in handler for event %r (sid %s, namespace %s)", event, socket.sid, socket.namespace, exc_info=exc)
+            return None
+        try:
+            return handler(exc)
+        except Exception:
+            log.exception("error in the error handler for event %r (sid %s)", event, socket.sid)
+            return None
+
+    # -- loop plumbing ------------------------------------------------------------------------
+
+    def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop thread: inline there, handed over from elsewhere."""
+        loop = self.loop
+        if loop is None:
+            raise RuntimeError("the Socket.IO server is not running")
+        if threading.get_ident() == self._loop_thread:
+            fn(*args)
+        else:
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("the Socket.IO server is not running; call socketio.run(app)")
+        return self.loop
+
+    def _server(self) -> SioServer:
+        if self.sio is None:
+            raise RuntimeError("the Socket.IO server is not running; call socketio.run(app)")
+        return self.sio
+
+    # -- the public API ---------------------------------------------------------------------------
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Emit to all clients of a namespace, or to ``to``/``room``."""
+        namespace = kwargs.pop("namespace", None) or "/"
+        to = kwargs.pop("to", None) or kwargs.pop("room", None)
+        include_self = kwargs.pop("include_self", True)
+        skip_sid = kwargs.pop("skip_sid", None)
+        callback = kwargs.pop("callback", None)
+        kwargs.pop("broadcast", None)
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
+        if not include_self and flask.has_request_context() and getattr(flask.request, "sid", None):
+            skip.append(flask.request.sid)
+        sio = self._server()
+        self.call_in_loop(sio.emit, event, args, namespace, to, skip, callback)
+
+    def send(self, data: Any, json: bool = False, namespace: str | None = None, to: Any = None, callback: Handler | None = None, include_self: bool = True, skip_sid: Any = None, **kwargs: Any) -> None:
+        """Send a ``message`` (or ``json``) event."""
+        to = to or kwargs.pop("room", None)
+        self.emit("json" if json else "message", data, namespace=namespace, to=to, callback=callback, include_self=include_self, skip_sid=skip_sid)
+
+    def call(self, event: str, *args: Any, to: str | None = None, sid: str | None = None, namespace: str | None = None, timeout: float = 60, **kwargs: Any) -> Any:
+        """Emit to one client and wait for its ack; returns the ack's arguments."""
+        to = to or sid or kwargs.pop("room", None)
+        if to is None:
+            raise ValueError("call() needs the sid of one client in to=")
+        if self.loop is not None and threading.get_ident() == self._loop_thread:
+            raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
+        answer: list[Any] = []
+        ready = threading.Event()
+
+        def got(*ack: Any) -> None:
+            answer[:] = [ack]
+            ready.set()
+
+        self.call_in_loop(self._server().emit, event, args, namespace or "/", to, (), got)
+        if not ready.wait(timeout):
+            raise TimeoutError(f"no answer to {event!r} within {timeout} s")
+        ack = answer[0]
+        return ack[0] if len(ack) == 1 else (ack if ack else None)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        """Remove every client from ``room``."""
+        self.call_in_loop(self._server().close_room, room, namespace or "/")
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread | None:
+        """Run ``target`` in a daemon thread (``async def`` targets run on the loop)."""
+        if inspect.iscoroutinefunction(target):
+            coro: Coroutine[Any, Any, Any] = target(*args, **kwargs)
+            self.call_in_loop(self._loop().create_task, coro)
+            return None
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
+        thread.start()
+        return thread
+
+    def sleep(self, seconds: float = 0) -> None:
+        """Sleep without blocking other clients (a plain sleep: handlers have their own threads)."""
+        time.sleep(seconds)
+
+    def run(self, app: flask.Flask | None = None, host: str | None = None, port: int | None = None, **kwargs: Any) -> None:
+        """Serve the Flask app and Socket.IO on one port until Ctrl-C."""
+        app = app or self.app
+        if app is None:
+            raise ValueError("run() needs the Flask app")
+        if self.app is None:
+            self.init_app(app)
+        server_name = app.config.get("SERVER_NAME")
+        default_host, default_port = "127.0.0.1", 5000
+        if server_name and ":" in server_name:
+            default_port = int(server_name.rsplit(":", 1)[1])
+        host = host or default_host
+        port = port or default_port
+        log_output = kwargs.pop("log_output", None)
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO if log_output or kwargs.get("debug") else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+        def started(server: HttpServer) -> None:
+            print(f" * Surge serving {app.name!r} on http://{server.host}:{server.port} (Ctrl-C to quit)", file=sys.stderr, flush=True)
+
+        self.serve(app, host, port, on_started=started)
+
+    def serve(self, app: flask.Flask, host: str, port: int, on_started: Callable[[HttpServer], None] | None = None) -> None:
+        """Run the server in this thread until :meth:`stop` or a signal."""
+        opts = self.server_options
+        loop = self.loop = new_event_loop()
+        self._loop_thread = threading.get_ident()
+        self.pool = WorkerPool(max_workers=opts["max_workers"])
+        dumps, loads = jsoncodec.dumps, jsoncodec.loads
+        if opts["json"] is not None:
+            dumps = _compact_dumps(opts["json"])
+            loads = _wrap_loads(opts["json"].loads)
+        self.sio = SioServer(self, max_attachments=opts["max_attachments"], always_connect=opts["always_connect"], dumps=dumps, loads=loads)
+        engine = EngineServer(
+            self.sio,
+            loop,
+            ping_interval=opts["ping_interval"],
+            ping_timeout=opts["ping_timeout"],
+            max_http_buffer_size=opts["max_http_buffer_size"],
+            cors_allowed_origins=opts["cors_allowed_origins"],
+            cors_credentials=opts["cors_credentials"],
+            transports=tuple(opts["transports"]),
+            allow_upgrades=opts["allow_upgrades"],
+        )
+        self.http = HttpServer(loop, engine, WsgiRunner(app.wsgi_app, loop, self.pool), path=opts["path"], host=host, port=port)
+        self._stop = asyncio.Event()
+        try:
+            serve(loop, self.http, on_started=on_started, stop_event=self._stop)
+        finally:
+            self.pool.shutdown()
+            loop.close()
+            self.loop = None
+            self.sio = None
+
+    def stop(self) -> None:
+        """Stop the server started by :meth:`run` (from a handler or another thread)."""
+        if self.loop is not None and self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+
+    def test_client(self, app: flask.Flask, namespace: str | None = None, query_string: str | None = None, headers: dict[str, str] | None = None, auth: Any = None, flask_test_client: Any = None) -> SocketIOTestClient:
+        """A client for tests (see :mod:`surge.test_client`)."""
+        from surge.test_client import SocketIOTestClient
+
+        return SocketIOTestClient(app, self, namespace=namespace, query_string=query_string, headers=headers, auth=auth, flask_test_client=flask_test_client)
+
+
+class _HandlerContext:
+    """Pushes the request context and sets ``request.sid``/``namespace``/``event``."""
+
+    __slots__ = ("ctx", "event", "socket")
+
+    def __init__(self, ctx: RequestContext, socket: SioSocket, event: str | None) -> None:
+        self.ctx, self.socket, self.event = ctx, socket, event
+
+    def __enter__(self) -> None:
+        self.ctx.push()
+        request = flask.request
+        request.sid = self.socket.sid  # type: ignore[attr-defined]
+        request.namespace = self.socket.namespace  # type: ignore[attr-defined]
+        request.event = {"message": self.event, "args": None} if self.event else None  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        self.ctx.pop()
+
+
+def _bind_first(fn: Handler, first: Any) -> Handler:
+    def bound(*args: Any) -> Any:
+        return fn(first, *args)
+
+    if inspect.iscoroutinefunction(fn):
+
+        async def abound(*args: Any) -> Any:
+            return await fn(first, *args)
+
+        return abound
+    return bound
+
+
+def _ack_args(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+def _compact_dumps(module: Any) -> Callable[[Any], str]:
+    def dumps(obj: Any) -> str:
+        return str(module.dumps(obj, separators=(",", ":")))
+
+    return dumps
+
+
+def _wrap_loads(loads: Callable[[str], Any]) -> Callable[[str], Any]:
+    def wrapped(text: str) -> Any:
+        try:
+            return loads(text)
+        except (ValueError, RecursionError, TypeError) as exc:
+            from surge.protocol.errors import RemoteProtocolError
+
+            raise RemoteProtocolError("invalid JSON in packet") from exc
+
+    return wrapped
+
+
+# -- the context functions (inside handlers) ---------------------------------------------
+
+
+def _current() -> tuple[SocketIO, str, str]:
+    if not flask.has_request_context() or not hasattr(flask.request, "sid"):
+        raise RuntimeError("this function works only inside a Socket.IO handler")
+    socketio: SocketIO = flask.current_app.extensions["socketio"]
+    return socketio, flask.request.sid, flask.request.namespace  # type: ignore[attr-defined]
+
+
+def emit(event: str, *args: Any, **kwargs: Any) -> None:
+    """Emit from a handler: to the sender by default, to everyone with ``broadcast=True``."""
+    socketio, sid, namespace = _current()
+    namespace = kwargs.pop("namespace", None) or namespace
+    to = kwargs.pop("to", None) or kwargs.pop("room", None)
+    broadcast = kwargs.pop("broadcast", False)
+    if to is None and not broadcast:
+        to = sid
+    socketio.emit(event, *args, namespace=namespace, to=to, **kwargs)
+
+
+def send(message: Any, **kwargs: Any) -> None:
+    """Send a ``message`` (or ``json`` with ``json=True``) event from a handler."""
+    json = kwargs.pop("json", False)
+    emit("json" if json else "message", message, **kwargs)
+
+
+def call(event: str, *args: Any, **kwargs: Any) -> Any:
+    """Emit to the sender (or ``to``) and wait for its ack."""
+    socketio, sid, namespace = _current()
+    kwargs.setdefault("namespace", namespace)
+    if not kwargs.get("to") and not kwargs.get("room"):
+        kwargs["to"] = sid
+    return socketio.call(event, *args, **kwargs)
+
+
+def join_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
+    """Put the sender (or ``sid``) in ``room``."""
+    socketio, current_sid, current_ns = _current()
+    socketio.call_in_loop(socketio._server().enter_room, sid or current_sid, room, namespace or current_ns)
+
+
+def leave_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
+    """Take the sender (or ``sid``) out of ``room``."""
+    socketio, current_sid, current_ns = _current()
+    socketio.call_in_loop(socketio._server().leave_room, sid or current_sid, room, namespace or current_ns)
+
+
+def close_room(room: str, namespace: str | None = None) -> None:
+    """Remove everyone from ``room``."""
+    socketio, _, current_ns = _current()
+    socketio.close_room(room, namespace or current_ns)
+
+
+def rooms(sid: str | None = None, namespace: str | None = None) -> list[str]:
+    """The rooms of the sender (or ``sid``)."""
+    socketio, current_sid, current_ns = _current()
+    sio = socketio._server()
+    if threading.get_ident() == socketio._loop_thread:
+        return sio.rooms(sid or current_sid, namespace or current_ns)
+    loop = socketio.loop
+    assert loop is not None
+
+    async def read() -> list[str]:
+        return sio.rooms(sid or current_sid, namespace or current_ns)
+
+    return asyncio.run_coroutine_threadsafe(read(), loop).result()
+
+
+def disconnect(sid: str | None = None, namespace: str | None = None, silent: bool = False) -> None:
+    """Disconnect the sender (or ``sid``)."""
+    socketio, current_sid, current_ns = _current()
+    socketio.call_in_loop(socketio._server().disconnect, sid or current_sid, namespace or current_ns)
+
+
+class Namespace:
+    """Class-based handlers: a method ``on_<event>`` handles ``<event>``."""
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.namespace = namespace or "/"
+        self.socketio: SocketIO | None = None
+
+    def _set_socketio(self, socketio: SocketIO) -> None:
+        self.socketio = socketio
+
+    def _io(self) -> SocketIO:
+        if self.socketio is None:
+            raise RuntimeError("register the namespace with socketio.on_namespace() first")
+        return self.socketio
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Call the ``on_<event>`` method, if there is one."""
+        handler = getattr(self, "on_" + event, None)
+        return handler(*args) if handler is not None else None
+
+    def emit(self, event: str, data: Any = None, room: str | None = None, include_self: bool = True, namespace: str | None = None, callback: Handler | None = None, to: str | None = None, skip_sid: Any = None) -> None:
+        """Emit to a room or to everyone in this namespace."""
+        args = () if data is None else (data,)
+        self._io().emit(event, *args, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback, skip_sid=skip_sid)
+
+    def send(self, data: Any, room: str | None = None, include_self: bool = True, namespace: str | None = None, callback: Handler | None = None, to: str | None = None) -> None:
+        """Send a ``message`` event."""
+        self._io().send(data, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback)
+
+    def call(self, event: str, data: Any = None, to: str | None = None, sid: str | None = None, namespace: str | None = None, timeout: float = 60) -> Any:
+        """Emit to one client and wait for its ack."""
+        args = () if data is None else (data,)
+        return self._io().call(event, *args, to=to or sid, namespace=namespace or self.namespace, timeout=timeout)
+
+    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        io = self._io()
+        io.call_in_loop(io._server().enter_room, sid, room, namespace or self.namespace)
+
+    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        io = self._io()
+        io.call_in_loop(io._server().leave_room, sid, room, namespace or self.namespace)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        self._io().close_room(room, namespace or self.namespace)
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        return rooms(sid, namespace or self.namespace)
+
+    def disconnect(self, sid: str, namespace: str | None = None) -> None:
+        io = self._io()
+        io.call_in_loop(io._server().disconnect, sid, namespace or self.namespace)

@@ -1,0 +1,55 @@
+"""JSON for packet payloads: orjson when installed, the standard library otherwise.
+
+Both give compact JSON with UTF-8 kept as is and read back the same values.
+orjson refuses a few values the standard library accepts (integers beyond 64
+bits, non-string keys), and those fall back to the standard library; the
+standard library is told to refuse ``NaN``/``Infinity`` on input as orjson
+does, so behaviour never depends on orjson being installed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from surge.protocol.errors import RemoteProtocolError
+
+_std_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _std_loads(text: str | bytes) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - exercised by the no-orjson CI job
+    orjson = None
+
+
+def _fast_dumps(obj: Any) -> str:
+    try:
+        return orjson.dumps(obj).decode()  # type: ignore[union-attr]
+    except TypeError:
+        return _std_dumps(obj)
+
+
+def _fast_loads(text: str | bytes) -> Any:
+    return orjson.loads(text)  # type: ignore[union-attr]
+
+
+dumps: Callable[[Any], str] = _fast_dumps if orjson is not None else _std_dumps
+_loads: Callable[[str | bytes], Any] = _fast_loads if orjson is not None else _std_loads
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse peer JSON; any failure, deep nesting included, is the peer's fault."""
+    try:
+        return _loads(text)
+    except (ValueError, RecursionError, TypeError) as exc:
+        raise RemoteProtocolError("invalid JSON in packet") from exc

@@ -1,0 +1,212 @@
+"""Socket.IO packets, protocol v4 (Engine.IO v3) and v5 (Engine.IO v4) (protocol layer).
+
+Socket.IO protocol, "Packet encoding"::
+
+    <type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]
+
+The namespace is written only when it is not ``/``.  Binary values inside the
+data are replaced by ``{"_placeholder":true,"num":<i>}`` and sent as separate
+Engine.IO binary messages after the text packet (BINARY_EVENT/BINARY_ACK).
+
+The two protocol versions share this encoding; they differ in the CONNECT
+exchange (v5: explicit CONNECT with auth, reply ``{"sid": ...}``; v4: implicit
+default namespace, namespace query string) and in type 4 (v5: CONNECT_ERROR;
+v4: ERROR).  Those differences live in the server layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from surge.protocol import jsoncodec
+from surge.protocol.errors import RemoteProtocolError
+
+__all__ = ["SioDecoder", "SioPacket", "SioType", "encode"]
+
+# Events a client may not emit: the reference parser refuses them.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+MAX_ACK_ID_DIGITS = 15
+
+
+class SioType(IntEnum):
+    """Socket.IO packet types."""
+
+    CONNECT = 0
+    DISCONNECT = 1
+    EVENT = 2
+    ACK = 3
+    CONNECT_ERROR = 4  # ERROR in protocol v4
+    BINARY_EVENT = 5
+    BINARY_ACK = 6
+
+
+@dataclass(slots=True)
+class SioPacket:
+    """One Socket.IO packet.  ``query`` is the v4 namespace query (CONNECT only)."""
+
+    type: SioType
+    namespace: str = "/"
+    data: Any = None
+    id: int | None = None
+    query: str = field(default="", compare=False)
+
+
+_BINARY = (bytes, bytearray, memoryview)
+
+
+def _has_binary(obj: Any) -> bool:
+    if isinstance(obj, _BINARY):
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_has_binary(v) for v in obj)
+    if isinstance(obj, dict):
+        return any(_has_binary(v) for v in obj.values())
+    return False
+
+
+def _deconstruct(obj: Any, attachments: list[bytes]) -> Any:
+    if isinstance(obj, _BINARY):
+        attachments.append(bytes(obj))
+        return {"_placeholder": True, "num": len(attachments) - 1}
+    if isinstance(obj, (list, tuple)):
+        return [_deconstruct(v, attachments) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _deconstruct(v, attachments) for k, v in obj.items()}
+    return obj
+
+
+def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> tuple[str, list[bytes]]:
+    """Encode ``packet``; returns the text packet and its binary attachments.
+
+    EVENT and ACK packets whose data holds bytes become BINARY_EVENT and
+    BINARY_ACK automatically.
+    """
+    ptype, data = packet.type, packet.data
+    attachments: list[bytes] = []
+    if data is not None and ptype in (SioType.EVENT, SioType.ACK) and _has_binary(data):
+        data = _deconstruct(data, attachments)
+        ptype = SioType.BINARY_EVENT if ptype == SioType.EVENT else SioType.BINARY_ACK
+    parts = [str(int(ptype))]
+    if attachments:
+        parts.append(f"{len(attachments)}-")
+    if packet.namespace != "/":
+        parts.append(packet.namespace + ("?" + packet.query if packet.query else "") + ",")
+    if packet.id is not None:
+        parts.append(str(packet.id))
+    if data is not None:
+        parts.append(dumps(data))
+    return "".join(parts), attachments
+
+
+def _valid_data(ptype: SioType, data: Any) -> bool:
+    """The payload rules of the reference parser."""
+    if ptype == SioType.CONNECT:
+        return data is None or isinstance(data, dict)
+    if ptype == SioType.DISCONNECT:
+        return data is None
+    if ptype == SioType.CONNECT_ERROR:
+        return isinstance(data, (str, dict))
+    if ptype in (SioType.EVENT, SioType.BINARY_EVENT):
+        return (
+            isinstance(data, list)
+            and len(data) > 0
+            and (isinstance(data[0], (str, int)) and not isinstance(data[0], bool))
+            and data[0] not in RESERVED_EVENTS
+        )
+    return isinstance(data, list)
+
+
+def _parse(text: str, max_attachments: int, loads: Callable[[str], Any]) -> tuple[SioPacket, int]:
+    if not text or not "0" <= text[0] <= "6":
+        raise RemoteProtocolError(f"invalid Socket.IO packet type in {text[:20]!r}")
+    ptype = SioType(ord(text[0]) - 48)
+    pos, end = 1, len(text)
+    attachments = 0
+    if ptype in (SioType.BINARY_EVENT, SioType.BINARY_ACK):
+        dash = text.find("-", pos)
+        digits = text[pos:dash]
+        if dash < 0 or not digits.isascii() or not digits.isdigit() or len(digits) > 6:
+            raise RemoteProtocolError("invalid attachment count")
+        attachments = int(digits)
+        if attachments > max_attachments:
+            raise RemoteProtocolError(f"too many binary attachments ({attachments} > {max_attachments})")
+        pos = dash + 1
+    namespace, query = "/", ""
+    if pos < end and text[pos] == "/":
+        comma = text.find(",", pos)
+        stop = end if comma < 0 else comma
+        namespace, _, query = text[pos:stop].partition("?")
+        pos = stop + 1
+    ack_id = None
+    start = pos
+    while pos < end and "0" <= text[pos] <= "9":
+        pos += 1
+    if pos > start:
+        if pos - start > MAX_ACK_ID_DIGITS:
+            raise RemoteProtocolError("ack id too long")
+        ack_id = int(text[start:pos])
+    data = loads(text[pos:]) if pos < end else None
+    if not _valid_data(ptype, data):
+        raise RemoteProtocolError(f"invalid payload for {ptype.name} packet")
+    return SioPacket(ptype, namespace, data, ack_id, query), attachments
+
+
+def _reconstruct(obj: Any, attachments: list[bytes]) -> Any:
+    if isinstance(obj, list):
+        return [_reconstruct(v, attachments) for v in obj]
+    if isinstance(obj, dict):
+        if obj.get("_placeholder") is True:
+            num = obj.get("num")
+            if type(num) is not int or not 0 <= num < len(attachments):
+                raise RemoteProtocolError("attachment placeholder out of range")
+            return attachments[num]
+        return {k: _reconstruct(v, attachments) for k, v in obj.items()}
+    return obj
+
+
+class SioDecoder:
+    """Turns Engine.IO message data into Socket.IO packets, one connection's worth.
+
+    Text goes to :meth:`receive_text`, binary to :meth:`receive_binary`; each
+    returns a complete packet or ``None`` while a binary packet still waits for
+    attachments.  A text message where an attachment is due, or an attachment
+    nobody announced, is a protocol error.
+    """
+
+    __slots__ = ("_attachments", "_expected", "_loads", "_max_attachments", "_pending")
+
+    def __init__(self, max_attachments: int = 10, loads: Callable[[str], Any] = jsoncodec.loads) -> None:
+        self._max_attachments = max_attachments
+        self._loads = loads
+        self._pending: SioPacket | None = None
+        self._expected = 0
+        self._attachments: list[bytes] = []
+
+    def receive_text(self, text: str) -> SioPacket | None:
+        """Decode a text message."""
+        if self._pending is not None:
+            raise RemoteProtocolError("text message received while binary attachments are due")
+        packet, count = _parse(text, self._max_attachments, self._loads)
+        if count == 0:
+            if packet.type in (SioType.BINARY_EVENT, SioType.BINARY_ACK):
+                packet.data = _reconstruct(packet.data, [])
+            return packet
+        self._pending, self._expected, self._attachments = packet, count, []
+        return None
+
+    def receive_binary(self, data: bytes) -> SioPacket | None:
+        """Decode a binary message: the next attachment of the pending packet."""
+        packet = self._pending
+        if packet is None:
+            raise RemoteProtocolError("binary message received with no attachment announced")
+        self._attachments.append(data)
+        if len(self._attachments) < self._expected:
+            return None
+        packet.data = _reconstruct(packet.data, self._attachments)
+        self._pending, self._attachments = None, []
+        return packet

@@ -1,0 +1,457 @@
+"""The Engine.IO server on asyncio: handshakes, polling, WebSocket, upgrades (runtime layer).
+
+This is the one place that glues :class:`~surge.engine.session.EngineSession`
+to the loop ("one pump per connection"): after any input it drains the
+session's events to the application, writes what is to send and keeps the
+session's one timer armed.  It runs on the loop thread only.
+
+The application on top (the Socket.IO server, or a user's raw Engine.IO app)
+implements :class:`EngineApp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from surge.engine.session import TRANSPORT_ERROR, EngineSession, MessageReceived, SessionClosed, State
+from surge.protocol import eio, jsoncodec
+from surge.protocol.eio import EioPacket, EioType
+from surge.protocol.errors import RemoteProtocolError
+from surge.engine.outgoing import Outgoing
+from surge.protocol import wsframe
+from surge.runtime.http import build_response
+from surge.runtime.websocket import WebSocketChannel
+from surge.runtime.wsgi import build_environ
+
+if TYPE_CHECKING:
+    from surge.runtime.http import HttpProtocol, Request
+
+log = logging.getLogger("surge.engine")
+
+# Engine.IO error codes for HTTP 400 answers (Engine.IO protocol, "Errors").
+TRANSPORT_UNKNOWN = (0, "Transport unknown")
+SESSION_ID_UNKNOWN = (1, "Session ID unknown")
+BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
+BAD_REQUEST = (3, "Bad request")
+FORBIDDEN = (4, "Forbidden")
+UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
+
+Origins = str | list[str] | Callable[[str], bool] | None
+
+
+class EngineApp(Protocol):
+    """What sits on top of the Engine.IO server."""
+
+    def engine_connected(self, conn: EngineConnection) -> None: ...
+
+    def engine_message(self, conn: EngineConnection, data: str | bytes) -> None: ...
+
+    def engine_closed(self, conn: EngineConnection, reason: str) -> None: ...
+
+
+class EngineConnection:
+    """One Engine.IO client as the loop sees it: its session and its transports."""
+
+    __slots__ = ("__weakref__", "app_state", "environ", "poll", "server", "session", "timer", "ws")
+
+    def __init__(self, server: EngineServer, session: EngineSession, environ: dict[str, Any]) -> None:
+        self.server = server
+        self.session = session
+        self.environ = environ
+        self.ws: WebSocketChannel | None = None
+        self.poll: tuple[HttpProtocol, Request] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.app_state: Any = None
+
+    @property
+    def sid(self) -> str:
+        return self.session.sid
+
+    @property
+    def version(self) -> int:
+        return self.session.version
+
+    @property
+    def closed(self) -> bool:
+        return self.session.state is State.CLOSED
+
+    def send(self, data: str | bytes) -> None:
+        """Send one Engine.IO message."""
+        ws = self.ws
+        if ws is not None and self.session.transport == "websocket" and not self.closed:
+            ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
+            return
+        self.session.send(EioPacket(EioType.MESSAGE, data))
+        self.pump()
+
+    def send_outgoing(self, message: Outgoing) -> None:
+        """Send a message encoded once for many connections."""
+        ws = self.ws
+        if ws is not None and self.session.transport == "websocket" and not self.closed:
+            ws.write_frame(message.frames(self.version))
+            return
+        for packet in message.packets():
+            self.session.send(packet)
+        self.pump()
+
+    def close(self, reason: str = "server disconnect") -> None:
+        """Close the session from the server side."""
+        self.session.close(reason)
+        self.pump()
+
+    # -- the pump ---------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Deliver events, write what is queued, clean up after a close."""
+        session = self.session
+        for event in session.events_received():
+            if isinstance(event, MessageReceived):
+                self.server.app.engine_message(self, event.data)
+            elif isinstance(event, SessionClosed):
+                self.server.session_closed(self, event.reason)
+        if session.has_packets():
+            if session.transport == "websocket" and self.ws is not None:
+                for packet in session.packets_to_send():
+                    self.ws.send(eio.encode_ws(packet, session.version))
+            elif self.poll is not None:
+                proto, request = self.poll
+                self.poll = None
+                session.end_poll()
+                self.server.answer_poll(self, proto, request)
+        if session.state is State.CLOSED:
+            if self.poll is not None:
+                proto, request = self.poll
+                self.poll = None
+                self.server.answer_poll(self, proto, request)
+            if self.ws is not None:
+                self.ws.close()
+
+    def receive_packets(self, packets: Iterable[EioPacket]) -> None:
+        now = self.server.loop.time()
+        try:
+            for packet in packets:
+                self.session.receive_packet(packet, now)
+        except RemoteProtocolError as exc:
+            self.server.protocol_violation(self, exc)
+        self.pump()
+
+    def on_timer(self) -> None:
+        session = self.session
+        session.on_timer(self.server.loop.time())
+        self.pump()
+        deadline = session.next_deadline()
+        if deadline is not None:
+            self.timer = self.server.loop.call_at(deadline, self.on_timer)
+
+
+class EngineServer:
+    """Serves Engine.IO v3 and v4 under ``path`` for ``app``."""
+
+    def __init__(
+        self,
+        app: EngineApp,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_http_buffer_size: int = 1_000_000,
+        cors_allowed_origins: Origins = None,
+        cors_credentials: bool = True,
+        transports: tuple[str, ...] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+    ) -> None:
+        self.app = app
+        self.loop = loop
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_http_buffer_size = max_http_buffer_size
+        self.cors_allowed_origins = cors_allowed_origins
+        self.cors_credentials = cors_credentials
+        self.transports = transports
+        self.allow_upgrades = allow_upgrades and "websocket" in transports
+        self.sessions: dict[str, EngineConnection] = {}
+
+    # -- HTTP entry points ----------------------------------------------------------
+
+    def handle_request(self, request: Request, proto: HttpProtocol) -> None:
+        """A plain HTTP request under the Engine.IO path."""
+        origin = request.header("origin")
+        if origin is not None and not self.origin_allowed(origin, request):
+            log.info("refused request from origin %s", origin)
+            self._error(proto, request, BAD_REQUEST, "Not an accepted origin")
+            return
+        if request.method == "OPTIONS":
+            headers = self._cors_headers(request)
+            headers += [("Access-Control-Allow-Methods", "GET, POST, OPTIONS")]
+            requested = request.header("access-control-request-headers")
+            if requested:
+                headers.append(("Access-Control-Allow-Headers", requested))
+            proto.respond(request, 204, headers)
+            return
+        query = _query(request.query)
+        checked = self._check_query(query, "polling")
+        if isinstance(checked, tuple):
+            self._error(proto, request, checked)
+            return
+        version = checked
+        sid = query.get("sid")
+        if sid is None:
+            if request.method != "GET":
+                self._error(proto, request, BAD_HANDSHAKE_METHOD)
+                return
+            conn = self._open(version, "polling", request, proto, b64=query.get("b64") in ("1", "true"))
+            self._poll(conn, proto, request)
+            return
+        conn = self.sessions.get(sid)
+        if conn is None:
+            self._error(proto, request, SESSION_ID_UNKNOWN)
+        elif conn.session.transport != "polling":
+            self._error(proto, request, BAD_REQUEST, "Polling request on a websocket session")
+        elif request.method == "GET":
+            self._poll(conn, proto, request)
+        elif request.method == "POST":
+            self._post(conn, proto, request)
+        else:
+            self._error(proto, request, BAD_REQUEST)
+
+    def handle_upgrade(self, request: Request, proto: HttpProtocol, rest: bytes) -> None:
+        """A WebSocket upgrade request under the Engine.IO path."""
+        origin = request.header("origin")
+        query = _query(request.query)
+        checked = self._check_query(query, "websocket")
+        if origin is not None and not self.origin_allowed(origin, request):
+            log.info("refused websocket from origin %s", origin)
+            self._error(proto, request, BAD_REQUEST, "Not an accepted origin", close=True)
+            return
+        if isinstance(checked, tuple):
+            self._error(proto, request, checked, close=True)
+            return
+        key = request.header("sec-websocket-key")
+        if (
+            request.method != "GET"
+            or key is None
+            or (request.header("upgrade") or "").lower() != "websocket"
+            or request.header("sec-websocket-version") != "13"
+        ):
+            self._error(proto, request, BAD_REQUEST, "Invalid WebSocket handshake", close=True)
+            return
+        sid = query.get("sid")
+        conn = None
+        if sid is not None:
+            conn = self.sessions.get(sid)
+            if conn is None:
+                self._error(proto, request, SESSION_ID_UNKNOWN, close=True)
+                return
+            if conn.session.transport != "polling" or conn.session.upgrading or conn.ws is not None or not self.allow_upgrades:
+                self._error(proto, request, BAD_REQUEST, "Session already upgraded", close=True)
+                return
+        proto.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
+        )
+        if conn is None:
+            conn = self._open(checked, "websocket", request, proto)
+            self._attach_ws(conn, proto, probing=False)
+            assert conn.ws is not None
+            conn.ws.send(eio.encode_ws(conn.session.open_packet([]), conn.version))
+            conn.pump()
+        else:
+            self._attach_ws(conn, proto, probing=True)
+        if rest:
+            proto.data_received(rest)
+
+    # -- sessions -------------------------------------------------------------------
+
+    def _open(self, version: int, transport: str, request: Request, proto: HttpProtocol, b64: bool = False) -> EngineConnection:
+        sid = secrets.token_urlsafe(15)
+        session = EngineSession(
+            sid,
+            version,
+            transport=transport,
+            now=self.loop.time(),
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            max_payload=self.max_http_buffer_size,
+            b64=b64,
+        )
+        conn = EngineConnection(self, session, self._environ(request, proto))
+        self.sessions[sid] = conn
+        if transport == "polling":
+            upgrades = ["websocket"] if self.allow_upgrades else []
+            session.send(session.open_packet(upgrades))
+        deadline = session.next_deadline()
+        assert deadline is not None
+        conn.timer = self.loop.call_at(deadline, conn.on_timer)
+        self.app.engine_connected(conn)
+        return conn
+
+    def session_closed(self, conn: EngineConnection, reason: str) -> None:
+        if self.sessions.pop(conn.sid, None) is None:
+            return
+        if conn.timer is not None:
+            conn.timer.cancel()
+        self.app.engine_closed(conn, reason)
+
+    def protocol_violation(self, conn: EngineConnection, exc: Exception) -> None:
+        """Close one session whose client broke the protocol; log it once."""
+        log.warning("closing session %s: %s", conn.sid, exc)
+        conn.session.transport_lost(TRANSPORT_ERROR)
+
+    def close_all(self) -> None:
+        """Close every session (server shutdown)."""
+        for conn in list(self.sessions.values()):
+            conn.close("server shutting down")
+
+    # -- polling ----------------------------------------------------------------------
+
+    def _poll(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+        try:
+            ready = conn.session.start_poll()
+        except RemoteProtocolError as exc:
+            log.warning("closing session %s: %s", conn.sid, exc)
+            self._error(proto, request, BAD_REQUEST, "Overlapping GET requests")
+            conn.pump()
+            return
+        if ready:
+            self.answer_poll(conn, proto, request)
+            return
+        conn.poll = (proto, request)
+
+        def lost() -> None:
+            if conn.poll is not None and conn.poll[0] is proto:
+                conn.poll = None
+                conn.session.end_poll()
+
+        proto.on_lost(lost)
+
+    def answer_poll(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+        session = conn.session
+        packets = session.packets_to_send()
+        if not packets:
+            packets = [EioPacket(EioType.CLOSE if session.state is State.CLOSED else EioType.NOOP)]
+        body, content_type = eio.encode_payload(packets, session.version, b64=session.b64)
+        proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
+
+    def _post(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+        try:
+            packets = eio.decode_payload(bytes(request.body), conn.version)
+        except RemoteProtocolError as exc:
+            self._error(proto, request, BAD_REQUEST, "Invalid payload")
+            self.protocol_violation(conn, exc)
+            conn.pump()
+            return
+        proto.respond(request, 200, [("Content-Type", "text/html"), *self._cors_headers(request)], b"ok")
+        conn.receive_packets(packets)
+
+    # -- websocket ----------------------------------------------------------------------
+
+    def _attach_ws(self, conn: EngineConnection, proto: HttpProtocol, *, probing: bool) -> None:
+        session = conn.session
+
+        def on_message(data: str | bytes) -> None:
+            try:
+                if isinstance(data, str):
+                    packet = eio.decode_ws_text(data)
+                else:
+                    packet = eio.decode_ws_binary(data, session.version)
+            except RemoteProtocolError as exc:
+                self.protocol_violation(conn, exc)
+                conn.pump()
+                return
+            if session.transport == "websocket":
+                conn.receive_packets((packet,))
+            elif packet.type == EioType.UPGRADE:
+                self._upgraded(conn)
+            else:
+                try:
+                    answer = session.receive_probe(packet)
+                except RemoteProtocolError as exc:
+                    log.info("upgrade of session %s failed: %s", conn.sid, exc)
+                    channel.close(1002)
+                    return
+                channel.send(eio.encode_ws(answer, session.version))
+                conn.pump()
+
+        def on_close() -> None:
+            if conn.ws is channel and session.transport == "websocket":
+                session.transport_lost()
+                conn.pump()
+            elif conn.ws is channel:
+                conn.ws = None
+                session.upgrading = False
+
+        channel = WebSocketChannel(proto, self.max_http_buffer_size, on_message, on_close)
+        proto.ws = channel
+        conn.ws = channel
+
+    def _upgraded(self, conn: EngineConnection) -> None:
+        try:
+            conn.session.receive_upgrade()
+        except RemoteProtocolError as exc:
+            self.protocol_violation(conn, exc)
+            conn.pump()
+            return
+        if conn.poll is not None:
+            proto, request = conn.poll
+            conn.poll = None
+            conn.session.end_poll()
+            body, content_type = eio.encode_payload([EioPacket(EioType.NOOP)], conn.version)
+            proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
+        conn.pump()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _check_query(self, query: dict[str, str], transport: str) -> int | tuple[int, str]:
+        eio_version = query.get("EIO")
+        if eio_version not in ("3", "4"):
+            return UNSUPPORTED_PROTOCOL_VERSION
+        if query.get("transport") != transport or transport not in self.transports:
+            return TRANSPORT_UNKNOWN
+        return int(eio_version)
+
+    def origin_allowed(self, origin: str, request: Request) -> bool:
+        """Apply ``cors_allowed_origins`` (None: same origin only)."""
+        allowed = self.cors_allowed_origins
+        if allowed == "*":
+            return True
+        if allowed is None or allowed == []:
+            host = request.header("host")
+            parts = urlsplit(origin)
+            return host is not None and parts.scheme in ("http", "https") and parts.netloc == host
+        if callable(allowed):
+            return bool(allowed(origin))
+        if isinstance(allowed, str):
+            return origin == allowed
+        return origin in allowed
+
+    def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
+        origin = request.header("origin")
+        if origin is None:
+            return []
+        headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if self.cors_credentials:
+            headers.append(("Access-Control-Allow-Credentials", "true"))
+        return headers
+
+    def _error(
+        self, proto: HttpProtocol, request: Request, error: tuple[int, str], message: str | None = None, *, close: bool = False
+    ) -> None:
+        code, text = error
+        body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
+        headers = [("Content-Type", "application/json"), *self._cors_headers(request)]
+        if close:
+            proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
+        else:
+            proto.respond(request, 400, headers, body)
+
+    def _environ(self, request: Request, proto: HttpProtocol) -> dict[str, Any]:
+        return build_environ(request, proto)
+
+
+def _query(query: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}

@@ -1,0 +1,263 @@
+"""HTTP/1.1 connections on asyncio, parsed by httptools (runtime layer).
+
+One :class:`HttpProtocol` per TCP connection.  Requests under the Engine.IO
+path go to the :class:`~surge.runtime.engine.EngineServer` on the loop; every
+other request goes to the WSGI app in the worker pool
+(:mod:`surge.runtime.wsgi`).  A WebSocket upgrade hands the connection over to
+a :class:`~surge.runtime.websocket.WebSocketChannel`.
+
+Requests on one connection are answered in order (HTTP/1.1 §6.3.2): a request
+that arrives while another is being answered waits its turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+if TYPE_CHECKING:
+    from surge.runtime.server import HttpServer
+    from surge.runtime.websocket import WebSocketChannel
+
+log = logging.getLogger("surge.runtime")
+
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 64 * 1024
+MAX_PIPELINED = 16
+
+
+class Request:
+    """One parsed HTTP request; header names are lower-cased latin-1 text."""
+
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query", "raw_path", "upgrade", "version")
+
+    def __init__(self) -> None:
+        self.method = "GET"
+        self.raw_path = b""
+        self.path = "/"
+        self.query = ""
+        self.version = "1.1"
+        self.headers: list[tuple[str, str]] = []
+        self.body = bytearray()
+        self.keep_alive = True
+        self.upgrade = False
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (lower case), or ``default``."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+
+def build_response(
+    status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True
+) -> bytes:
+    """A complete HTTP/1.1 response with Content-Length."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+    lines = [f"HTTP/1.1 {status} {phrase}"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    lines.append(f"Content-Length: {len(body)}")
+    if not keep_alive:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+class HttpProtocol(asyncio.Protocol):
+    """An HTTP/1.1 server connection."""
+
+    def __init__(self, server: HttpServer) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.ws: WebSocketChannel | None = None
+        self.closed = False
+        self.peer: tuple[str, int] = ("", 0)
+        self._request: Request | None = None
+        self._header_bytes = 0
+        self._header_name = ""
+        self._too_large = False
+        self._queue: deque[Request] = deque()
+        self._busy = False
+        self._on_lost: list[Any] = []
+        self.write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+
+    # -- asyncio callbacks -----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer = (str(peer[0]), int(peer[1]))
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self.ws is not None:
+            self.ws.connection_lost()
+        callbacks, self._on_lost = self._on_lost, []
+        for callback in callbacks:
+            callback()
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self.ws is not None:
+            self.ws.data_received(data)
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            request = self._request
+            self._request = None
+            if request is not None and not self._too_large:
+                request.upgrade = True
+                self.server.engine.handle_upgrade(request, self, data[upgrade.args[0] :])
+            elif not self.closed:
+                self.respond_error(400, "Bad upgrade request")
+        except httptools.HttpParserError:
+            if not self.closed:
+                self.respond_raw(build_response(400, [], b"Bad Request", keep_alive=False), close=True)
+
+    # -- httptools callbacks ---------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._request = Request()
+        self._header_bytes = 0
+        self._too_large = False
+
+    def on_url(self, url: bytes) -> None:
+        request = self._request
+        assert request is not None
+        request.raw_path += url
+        self._header_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        request = self._request
+        assert request is not None
+        self._header_bytes += len(name) + len(value)
+        if len(request.headers) >= MAX_HEADERS or self._header_bytes > MAX_HEADER_BYTES:
+            self._too_large = True
+            return
+        request.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+    def on_headers_complete(self) -> None:
+        request = self._request
+        assert request is not None
+        parsed = httptools.parse_url(request.raw_path)
+        request.path = parsed.path.decode("latin-1")
+        request.query = (parsed.query or b"").decode("latin-1")
+        request.method = self.parser.get_method().decode("ascii")
+        request.version = self.parser.get_http_version()
+        request.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, body: bytes) -> None:
+        request = self._request
+        if request is None or self._too_large:
+            return
+        request.body += body
+        if len(request.body) > self.server.max_body_size(request):
+            self._too_large = True
+            request.body = bytearray()
+
+    def on_message_complete(self) -> None:
+        request = self._request
+        if request is None or self.parser.should_upgrade():
+            return
+        self._request = None
+        if self._too_large:
+            status = 431 if self._header_bytes > MAX_HEADER_BYTES or len(request.headers) >= MAX_HEADERS else 413
+            self.respond_error(status, HTTPStatus(status).phrase)
+            return
+        if len(self._queue) >= MAX_PIPELINED:
+            self.respond_error(503, "Too many pipelined requests")
+            return
+        self._queue.append(request)
+        if not self._busy:
+            self._next_request()
+
+    # -- dispatch and responses ---------------------------------------------------
+
+    def _next_request(self) -> None:
+        while self._queue and not self._busy and not self.closed:
+            request = self._queue.popleft()
+            self._busy = True
+            self.server.dispatch(request, self)
+
+    def respond_raw(self, data: bytes, *, close: bool = False) -> None:
+        """Write a complete response and move on to the next request."""
+        transport = self.transport
+        if self.closed or transport is None:
+            return
+        transport.write(data)
+        if close:
+            self.closed = True
+            transport.close()
+            return
+        self._busy = False
+        if self._queue:
+            self._next_request()
+
+    def respond(
+        self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b""
+    ) -> None:
+        """Answer ``request`` with a complete response, honouring keep-alive."""
+        self.respond_raw(build_response(status, headers, body, keep_alive=request.keep_alive), close=not request.keep_alive)
+
+    def respond_error(self, status: int, message: str) -> None:
+        """A plain-text error that also closes the connection."""
+        self.respond_raw(
+            build_response(status, [("Content-Type", "text/plain")], message.encode(), keep_alive=False), close=True
+        )
+
+    def write(self, data: bytes) -> None:
+        """Write part of a streamed response."""
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def finish_streamed(self, keep_alive: bool) -> None:
+        """The streamed response is complete."""
+        if keep_alive:
+            self.respond_raw(b"")
+        elif not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer is below its high-water mark."""
+        if self.write_paused and not self.closed:
+            waiter = self.loop.create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+
+    def on_lost(self, callback: Any) -> None:
+        """Call ``callback()`` when this connection goes away."""
+        if self.closed:
+            callback()
+        else:
+            self._on_lost.append(callback)
+
+    def close(self) -> None:
+        """Close the connection now."""
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()

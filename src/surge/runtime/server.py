@@ -1,0 +1,132 @@
+"""The built-in server: one port for Engine.IO and the WSGI app (runtime layer).
+
+:class:`HttpServer` routes each request: the Engine.IO path to the
+:class:`~surge.runtime.engine.EngineServer`, everything else to the WSGI app.
+:func:`serve` runs it on uvloop when installed, until SIGINT/SIGTERM, then shuts
+down gracefully: every session gets a disconnect, in-flight requests finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from surge.runtime.http import HttpProtocol, Request
+from surge.runtime.wsgi import WsgiRunner
+
+if TYPE_CHECKING:
+    from surge.runtime.engine import EngineServer
+
+log = logging.getLogger("surge")
+
+SHUTDOWN_GRACE = 5.0
+
+
+class HttpServer:
+    """Routes requests of every :class:`HttpProtocol` connection."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        engine: EngineServer,
+        wsgi: WsgiRunner | None,
+        *,
+        path: str = "/socket.io/",
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        max_wsgi_body: int = 100 * 1024 * 1024,
+    ) -> None:
+        self.loop = loop
+        self.engine = engine
+        self.wsgi = wsgi
+        self.path = "/" + path.strip("/") + "/"
+        self.host = host
+        self.port = port
+        self.max_wsgi_body = max_wsgi_body
+        self.connections: set[HttpProtocol] = set()
+        self._server: asyncio.Server | None = None
+
+    def is_engine_path(self, path: str) -> bool:
+        return path.startswith(self.path) or path == self.path[:-1]
+
+    def max_body_size(self, request: Request) -> int:
+        if self.is_engine_path(request.path):
+            return self.engine.max_http_buffer_size
+        return self.max_wsgi_body
+
+    def dispatch(self, request: Request, proto: HttpProtocol) -> None:
+        if self.is_engine_path(request.path):
+            self.engine.handle_request(request, proto)
+        elif self.wsgi is not None:
+            self.wsgi.run(request, proto)
+        else:
+            proto.respond(request, 404, [("Content-Type", "text/plain")], b"Not Found")
+
+    async def start(self, sock: object = None) -> None:
+        """Listen; with ``sock`` (a bound socket) use that instead of host/port."""
+        if sock is not None:
+            self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=2048)  # type: ignore[arg-type]
+        else:
+            self._server = await self.loop.create_server(
+                lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True
+            )
+        sockets = self._server.sockets
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    async def shutdown(self) -> None:
+        """Stop accepting, close sessions with a disconnect, let requests finish."""
+        if self._server is not None:
+            self._server.close()
+        self.engine.close_all()
+        deadline = self.loop.time() + SHUTDOWN_GRACE
+        while self.loop.time() < deadline and any(p.ws is None and p._busy for p in self.connections):
+            await asyncio.sleep(0.05)
+        for proto in list(self.connections):
+            proto.close()
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop loop when uvloop is installed, else asyncio's default."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def serve(
+    loop: asyncio.AbstractEventLoop,
+    server: HttpServer,
+    *,
+    on_started: Callable[[HttpServer], None] | None = None,
+    stop_event: asyncio.Event | None = None,
+) -> None:
+    """Run ``server`` on ``loop`` until SIGINT/SIGTERM (or ``stop_event``), then shut down."""
+
+    async def main() -> None:
+        stop = stop_event or asyncio.Event()
+        await server.start()
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+        if on_started is not None:
+            on_started(server)
+        await stop.wait()
+        log.info("shutting down")
+        await server.shutdown()
+
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main())
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+__all__ = ["HttpServer", "new_event_loop", "serve"]

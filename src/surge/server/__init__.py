@@ -1,0 +1,1 @@
+"""Socket.IO server semantics: namespaces, rooms, emit routing, acks (server layer)."""

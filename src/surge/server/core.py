@@ -1,0 +1,316 @@
+"""Socket.IO server semantics over Engine.IO connections (server layer).
+
+Namespaces, the CONNECT exchange of protocol v4 and v5, rooms, emit routing
+(a broadcast is encoded once), and acks in both directions.  Which code runs
+for an event, and in which thread, is the :class:`Handlers` object's business
+(the Flask front); this class only calls it.
+
+Every method here runs on the event-loop thread; the front hops there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from surge.protocol import jsoncodec, sio
+from surge.protocol.errors import RemoteProtocolError
+from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.engine.outgoing import Outgoing
+from surge.server.rooms import Rooms
+
+if TYPE_CHECKING:
+    from surge.runtime.engine import EngineConnection
+
+log = logging.getLogger("surge.server")
+
+AckCallback = Callable[..., Any]
+
+
+class Handlers(Protocol):
+    """What the server calls into; the Flask front implements it."""
+
+    def has_namespace(self, namespace: str) -> bool: ...
+
+    def handle_connect(self, socket: SioSocket, auth: Any) -> None:
+        """Run the connect handler, then call ``server.accept`` or ``server.refuse``."""
+
+    def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None: ...
+
+    def handle_ack(self, socket: SioSocket, callback: AckCallback, args: list[Any]) -> None: ...
+
+    def handle_disconnect(self, socket: SioSocket, reason: str) -> None: ...
+
+
+class SioSocket:
+    """One client's connection to one namespace."""
+
+    __slots__ = ("_ack_ids", "acks", "client", "connected", "namespace", "pending", "rooms", "sid", "state")
+
+    def __init__(self, sid: str, namespace: str, client: SioClient) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.client = client
+        self.connected = False
+        self.rooms: set[str] = set()
+        self.pending: list[Outgoing] = []  # emits made before the CONNECT reply
+        self.acks: dict[int, AckCallback] = {}
+        self._ack_ids = itertools.count()
+        self.state: Any = None  # the front's per-socket data (Flask session, ...)
+
+    @property
+    def environ(self) -> dict[str, Any]:
+        return self.client.conn.environ
+
+    @property
+    def eio_sid(self) -> str:
+        return self.client.conn.sid
+
+    def send(self, message: Outgoing) -> None:
+        if self.connected:
+            self.client.conn.send_outgoing(message)
+        else:
+            self.pending.append(message)
+
+    def next_ack_id(self, callback: AckCallback) -> int:
+        ack_id = next(self._ack_ids)
+        self.acks[ack_id] = callback
+        return ack_id
+
+
+class SioClient:
+    """The Socket.IO side of one Engine.IO connection."""
+
+    __slots__ = ("conn", "decoder", "sockets")
+
+    def __init__(self, conn: EngineConnection, max_attachments: int, loads: Callable[[str], Any]) -> None:
+        self.conn = conn
+        self.decoder = SioDecoder(max_attachments, loads)
+        self.sockets: dict[str, SioSocket] = {}
+
+    @property
+    def version(self) -> int:
+        """Engine.IO version; Socket.IO protocol v5 rides on 4, v4 on 3."""
+        return self.conn.version
+
+
+class SioServer:
+    """The Socket.IO server; an :class:`~surge.runtime.engine.EngineApp`."""
+
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        max_attachments: int = 10,
+        always_connect: bool = False,
+        dumps: Callable[[Any], str] = jsoncodec.dumps,
+        loads: Callable[[str], Any] = jsoncodec.loads,
+    ) -> None:
+        self.handlers = handlers
+        self.max_attachments = max_attachments
+        self.always_connect = always_connect
+        self.dumps = dumps
+        self.loads = loads
+        self.sockets: dict[str, SioSocket] = {}
+        self.namespaces: dict[str, Rooms[SioSocket]] = {}
+
+    # -- Engine.IO events -----------------------------------------------------------
+
+    def engine_connected(self, conn: EngineConnection) -> None:
+        client = SioClient(conn, self.max_attachments, self.loads)
+        conn.app_state = client
+        if conn.version == 3:
+            # Protocol v4: the default namespace is connected implicitly.
+            self._connect(client, "/", None)
+
+    def engine_message(self, conn: EngineConnection, data: str | bytes) -> None:
+        client: SioClient = conn.app_state
+        try:
+            if isinstance(data, str):
+                packet = client.decoder.receive_text(data)
+            else:
+                packet = client.decoder.receive_binary(data)
+        except RemoteProtocolError as exc:
+            log.warning("closing session %s: %s", conn.sid, exc)
+            conn.close("transport error")
+            return
+        if packet is None:
+            return
+        ptype = packet.type
+        if ptype == SioType.EVENT or ptype == SioType.BINARY_EVENT:
+            socket = client.sockets.get(packet.namespace)
+            if socket is not None and socket.connected:
+                data_list = packet.data
+                self.handlers.handle_event(socket, data_list[0], data_list[1:], packet.id)
+        elif ptype == SioType.ACK or ptype == SioType.BINARY_ACK:
+            socket = client.sockets.get(packet.namespace)
+            callback = socket.acks.pop(packet.id, None) if socket is not None and packet.id is not None else None
+            if socket is not None and callback is not None:
+                self.handlers.handle_ack(socket, callback, packet.data)
+        elif ptype == SioType.CONNECT:
+            if packet.namespace in client.sockets:
+                return
+            if client.version == 3 and packet.query:
+                conn.environ = dict(conn.environ, QUERY_STRING=packet.query)
+            self._connect(client, packet.namespace, packet.data)
+        elif ptype == SioType.DISCONNECT:
+            socket = client.sockets.get(packet.namespace)
+            if socket is not None:
+                self._remove(socket, "client disconnect")
+        else:
+            log.warning("closing session %s: client sent %s", conn.sid, ptype.name)
+            conn.close("transport error")
+
+    def engine_closed(self, conn: EngineConnection, reason: str) -> None:
+        client: SioClient = conn.app_state
+        for socket in list(client.sockets.values()):
+            self._remove(socket, reason)
+
+    # -- connect ----------------------------------------------------------------------
+
+    def _connect(self, client: SioClient, namespace: str, auth: Any) -> None:
+        if not self.handlers.has_namespace(namespace):
+            self._send_packet(client, SioPacket(SioType.CONNECT_ERROR, namespace, self._error_data(client, {"message": "Invalid namespace"})))
+            return
+        sid = secrets.token_urlsafe(15)
+        socket = SioSocket(sid, namespace, client)
+        client.sockets[namespace] = socket
+        self.sockets[sid] = socket
+        rooms = self.namespaces.get(namespace)
+        if rooms is None:
+            rooms = self.namespaces[namespace] = Rooms()
+        rooms.add(socket)
+        if self.always_connect:
+            self._send_connected(socket)
+        self.handlers.handle_connect(socket, auth)
+
+    def accept(self, socket: SioSocket) -> None:
+        """The connect handler accepted ``socket``: reply CONNECT, then what it emitted."""
+        if socket.client.sockets.get(socket.namespace) is not socket:
+            return  # the client went away meanwhile
+        if not socket.connected:
+            self._send_connected(socket)
+
+    def _send_connected(self, socket: SioSocket) -> None:
+        data = {"sid": socket.sid} if socket.client.version == 4 else None
+        self._send_packet(socket.client, SioPacket(SioType.CONNECT, socket.namespace, data))
+        socket.connected = True
+        pending, socket.pending = socket.pending, []
+        for message in pending:
+            socket.client.conn.send_outgoing(message)
+
+    def refuse(self, socket: SioSocket, error: dict[str, Any]) -> None:
+        """The connect handler refused ``socket``: CONNECT_ERROR with ``error``."""
+        client = socket.client
+        if client.sockets.get(socket.namespace) is not socket:
+            return
+        if socket.connected:  # always_connect: it was told it is connected
+            self._send_packet(client, SioPacket(SioType.DISCONNECT, socket.namespace))
+        else:
+            self._send_packet(client, SioPacket(SioType.CONNECT_ERROR, socket.namespace, self._error_data(client, error)))
+        self._forget(socket)
+
+    @staticmethod
+    def _error_data(client: SioClient, error: dict[str, Any]) -> Any:
+        # Protocol v4's ERROR packet carries the message itself unless there is data.
+        if client.version == 3 and "data" not in error:
+            return error.get("message")
+        return error
+
+    # -- disconnect ---------------------------------------------------------------------
+
+    def disconnect(self, sid: str, namespace: str | None = None) -> None:
+        """Disconnect one socket from the server side."""
+        socket = self.sockets.get(sid)
+        if socket is None or (namespace is not None and socket.namespace != namespace):
+            return
+        self._send_packet(socket.client, SioPacket(SioType.DISCONNECT, socket.namespace))
+        self._remove(socket, "server disconnect")
+        if not socket.client.sockets:
+            socket.client.conn.close("server disconnect")
+
+    def _remove(self, socket: SioSocket, reason: str) -> None:
+        was_connected = socket.connected
+        self._forget(socket)
+        if was_connected:
+            self.handlers.handle_disconnect(socket, reason)
+
+    def _forget(self, socket: SioSocket) -> None:
+        socket.connected = False
+        socket.client.sockets.pop(socket.namespace, None)
+        self.sockets.pop(socket.sid, None)
+        rooms = self.namespaces.get(socket.namespace)
+        if rooms is not None:
+            rooms.remove(socket)
+        socket.acks.clear()
+
+    # -- rooms --------------------------------------------------------------------------
+
+    def enter_room(self, sid: str, room: str, namespace: str) -> None:
+        socket = self.sockets.get(sid)
+        if socket is not None and socket.namespace == namespace:
+            self.namespaces[namespace].join(socket, room)
+
+    def leave_room(self, sid: str, room: str, namespace: str) -> None:
+        socket = self.sockets.get(sid)
+        if socket is not None and socket.namespace == namespace:
+            self.namespaces[namespace].leave(socket, room)
+
+    def close_room(self, room: str, namespace: str) -> None:
+        rooms = self.namespaces.get(namespace)
+        if rooms is not None:
+            rooms.close(room)
+
+    def rooms(self, sid: str, namespace: str) -> list[str]:
+        socket = self.sockets.get(sid)
+        if socket is None or socket.namespace != namespace:
+            return []
+        return list(socket.rooms)
+
+    # -- emit -----------------------------------------------------------------------------
+
+    def emit(
+        self,
+        event: str,
+        args: Iterable[Any],
+        namespace: str = "/",
+        to: str | list[str] | None = None,
+        skip_sids: Iterable[str] = (),
+        callback: AckCallback | None = None,
+    ) -> None:
+        """Emit ``event`` to a sid, a room or rooms (``to``), or the whole namespace."""
+        data = [event, *args]
+        rooms = self.namespaces.get(namespace)
+        if rooms is None:
+            return
+        if to is None:
+            skip = set(skip_sids)
+            targets = [s for sid, s in rooms.everyone.items() if sid not in skip]
+        else:
+            targets = rooms.members([to] if isinstance(to, str) else to, skip_sids)
+        if callback is not None:
+            if len(targets) != 1:
+                raise ValueError("an emit with a callback must target exactly one client")
+            socket = targets[0]
+            packet = SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback))
+            socket.send(self._outgoing(packet))
+            return
+        if targets:
+            message = self._outgoing(SioPacket(SioType.EVENT, namespace, data))
+            for socket in targets:
+                socket.send(message)
+
+    def send_ack(self, socket: SioSocket, ack_id: int, args: list[Any]) -> None:
+        """Answer the client's ack request ``ack_id``."""
+        if socket.client.sockets.get(socket.namespace) is socket:
+            socket.send(self._outgoing(SioPacket(SioType.ACK, socket.namespace, args, ack_id)))
+
+    def _outgoing(self, packet: SioPacket) -> Outgoing:
+        text, attachments = sio.encode(packet, self.dumps)
+        return Outgoing(text, attachments)
+
+    def _send_packet(self, client: SioClient, packet: SioPacket) -> None:
+        client.conn.send_outgoing(self._outgoing(packet))
