@@ -30,6 +30,7 @@ class State(Enum):
     """Where a session is in its life."""
 
     OPEN = "open"
+    CLOSING = "closing"  # a polling client still has to collect the CLOSE packet
     CLOSED = "closed"
 
 
@@ -61,6 +62,7 @@ class EngineSession:
     """Engine.IO session logic for one client; time is always passed in as ``now``."""
 
     __slots__ = (
+        "_close_reason",
         "_events",
         "_outbox",
         "_ping_due",
@@ -102,6 +104,7 @@ class EngineSession:
         self._outbox: list[EioPacket] = []
         self._events: list[Event] = []
         self._pong_deadline: float | None = None
+        self._close_reason = SERVER_DISCONNECT
         # v4: when the next PING goes out; v3: when a silent client is dropped.
         self._ping_due = now + ping_interval if version == 4 else now + ping_interval + ping_timeout
 
@@ -121,7 +124,7 @@ class EngineSession:
 
     def receive_packet(self, packet: EioPacket, now: float) -> None:
         """Handle one packet from the client on the session's current transport."""
-        if self.state is State.CLOSED:
+        if self.state is not State.OPEN:
             return
         if self.version == 3:
             self._ping_due = now + self.ping_interval + self.ping_timeout
@@ -167,7 +170,7 @@ class EngineSession:
         if self.poll_pending:
             self._close(TRANSPORT_ERROR)
             raise RemoteProtocolError("overlapping polling requests")
-        if self._outbox or self.state is State.CLOSED:
+        if self._outbox or self.state is not State.OPEN:
             return True
         self.poll_pending = True
         return False
@@ -192,8 +195,10 @@ class EngineSession:
         return bool(self._outbox)
 
     def packets_to_send(self) -> list[EioPacket]:
-        """Drain the outbox."""
+        """Drain the outbox; handing out the CLOSE packet completes a closing session."""
         packets, self._outbox = self._outbox, []
+        if self.state is State.CLOSING:
+            self._close(self._close_reason)
         return packets
 
     def events_received(self) -> list[Event]:
@@ -201,9 +206,21 @@ class EngineSession:
         events, self._events = self._events, []
         return events
 
-    def close(self, reason: str = SERVER_DISCONNECT) -> None:
-        """Close from the server side: a polling client gets a CLOSE packet."""
-        if self.state is State.OPEN and self.transport == "polling":
+    def close(self, reason: str = SERVER_DISCONNECT, now: float = 0.0) -> None:
+        """Close from the server side.
+
+        A polling client gets what is queued and a CLOSE packet on its next GET;
+        the session is closed once that is handed out, or after ``ping_timeout``.
+        """
+        if self.state is not State.OPEN:
+            return
+        if self.transport == "polling" and not self.poll_pending and self._outbox:
+            self._outbox.append(EioPacket(EioType.CLOSE))
+            self.state = State.CLOSING
+            self._close_reason = reason
+            self._pong_deadline = now + self.ping_timeout
+            return
+        if self.transport == "polling":
             self._outbox.append(EioPacket(EioType.CLOSE))
         self._close(reason)
 
@@ -224,6 +241,10 @@ class EngineSession:
     def on_timer(self, now: float) -> None:
         """Send the due PING, or drop a client that let its deadline pass."""
         if self.state is State.CLOSED:
+            return
+        if self.state is State.CLOSING:
+            if self._pong_deadline is not None and now >= self._pong_deadline:
+                self._close(self._close_reason)
             return
         if self.version == 3 or self._pong_deadline is not None:
             deadline = self._ping_due if self.version == 3 else self._pong_deadline

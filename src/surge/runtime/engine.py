@@ -101,7 +101,7 @@ class EngineConnection:
 
     def close(self, reason: str = "server disconnect") -> None:
         """Close the session from the server side."""
-        self.session.close(reason)
+        self.session.close(reason, self.server.loop.time())
         self.pump()
 
     # -- the pump ---------------------------------------------------------------
@@ -109,27 +109,33 @@ class EngineConnection:
     def pump(self) -> None:
         """Deliver events, write what is queued, clean up after a close."""
         session = self.session
-        for event in session.events_received():
-            if isinstance(event, MessageReceived):
-                self.server.app.engine_message(self, event.data)
-            elif isinstance(event, SessionClosed):
-                self.server.session_closed(self, event.reason)
+        self._deliver_events()
         if session.has_packets():
             if session.transport == "websocket" and self.ws is not None:
                 for packet in session.packets_to_send():
                     self.ws.send(eio.encode_ws(packet, session.version))
             elif self.poll is not None:
-                proto, request = self.poll
-                self.poll = None
-                session.end_poll()
-                self.server.answer_poll(self, proto, request)
+                self._answer_poll()
+            self._deliver_events()  # handing out a CLOSE packet completes a close
         if session.state is State.CLOSED:
             if self.poll is not None:
-                proto, request = self.poll
-                self.poll = None
-                self.server.answer_poll(self, proto, request)
+                self._answer_poll()
             if self.ws is not None:
                 self.ws.close()
+
+    def _deliver_events(self) -> None:
+        for event in self.session.events_received():
+            if isinstance(event, MessageReceived):
+                self.server.app.engine_message(self, event.data)
+            else:
+                self.server.session_closed(self, event.reason)
+
+    def _answer_poll(self) -> None:
+        assert self.poll is not None
+        proto, request = self.poll
+        self.poll = None
+        self.session.end_poll()
+        self.server.answer_poll(self, proto, request)
 
     def receive_packets(self, packets: Iterable[EioPacket]) -> None:
         now = self.server.loop.time()
@@ -319,6 +325,7 @@ class EngineServer:
             return
         if ready:
             self.answer_poll(conn, proto, request)
+            conn.pump()
             return
         conn.poll = (proto, request)
 

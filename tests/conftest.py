@@ -1,0 +1,89 @@
+"""Shared fixtures: real server processes on 127.0.0.1 and the official npm clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TESTS = Path(__file__).parent
+PEERS = TESTS / "peers"
+APPS = TESTS / "apps"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A Python app served by Surge in its own process."""
+
+    def __init__(self, script: Path, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = dict(os.environ, PORT=str(self.port), PYTHONUNBUFFERED="1", **(env or {}))
+        self.log_path = Path(os.environ.get("SURGE_TEST_LOGS", "/tmp")) / f"surge-{script.stem}-{self.port}.log"
+        self._log = self.log_path.open("w+b")
+        self.proc = subprocess.Popen([sys.executable, str(script)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=5) as response:
+            return json.loads(response.read())
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[ServerProcess]:
+    server = ServerProcess(APPS / "echo_app.py")
+    yield server
+    server.stop()
+
+
+def run_node(scenario: str, url: str, version: int = 4, transports: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    """Run a scenario of tests/peers/scenario.js with the official client ``version``."""
+    if not (PEERS / "node_modules" / "socket.io-client").is_dir():
+        raise RuntimeError("npm clients missing: run `npm ci --prefix tests/peers` (make test does)")
+    opts = {"scenario": scenario, "url": url, "version": version, "transports": transports, **extra}
+    out = subprocess.run(["node", str(PEERS / "scenario.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no result from node: {out.stdout}\n{out.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "error" not in result, result["error"]
+    return result

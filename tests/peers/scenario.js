@@ -1,0 +1,166 @@
+'use strict';
+// Runs one scenario of the official socket.io-client against a Surge server and
+// prints one JSON line with what happened; the Python tests assert on it.
+//   node scenario.js '{"version":4,"url":"http://127.0.0.1:5000","transports":["websocket"],"scenario":"echo"}'
+const assert = require('assert');
+
+const opts = JSON.parse(process.argv[2]);
+const version = opts.version;
+const pkg = version === 4 ? 'socket.io-client' : `socket.io-client-v${version}`;
+const client = require(pkg);
+const connect = version === 4 ? client.io : client;
+const clientOpts = { forceNew: true, reconnection: false };
+if (opts.transports) clientOpts.transports = opts.transports;
+if (opts.auth) clientOpts.auth = opts.auth;
+
+function done(result) {
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+}
+setTimeout(() => done({ error: 'scenario timed out' }), opts.timeout || 10000);
+
+function sameValue(a, b) {
+  try {
+    assert.deepStrictEqual(a, b);
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
+function emitAck(socket, ...args) {
+  return new Promise((resolve) => socket.emit(...args, (...answer) => resolve(answer)));
+}
+
+function onceConnected(socket) {
+  return new Promise((resolve, reject) => {
+    socket.on('connect', resolve);
+    socket.on('connect_error', (err) => reject(new Error('connect_error: ' + (err && err.message))));
+    socket.on('error', (err) => reject(new Error('error: ' + JSON.stringify(err))));
+  });
+}
+
+const transportOf = (socket) => socket.io.engine.transport.name;
+
+const VALUES = [
+  'text',
+  42,
+  -3.25,
+  true,
+  null,
+  { nested: { list: [1, 2, { deep: 'yes' }], empty: {} } },
+  '中文',
+  'emoji 😀🎉 and more',
+  Buffer.from([0, 1, 2, 254, 255]),
+  { bin: Buffer.from('xyz'), list: [Buffer.from([9]), 'text', { more: Buffer.from([7, 7]) }] },
+];
+
+const scenarios = {
+  async echo() {
+    const socket = connect(opts.url, clientOpts);
+    await onceConnected(socket);
+    const results = [];
+    for (const value of VALUES) {
+      const answer = await emitAck(socket, 'echo', value);
+      results.push(answer.length === 1 && sameValue(answer[0], value));
+    }
+    const multi = await emitAck(socket, 'echo', 'a', 1, { b: [2] }, Buffer.from([3]));
+    results.push(sameValue(multi, ['a', 1, { b: [2] }, Buffer.from([3])]));
+    // Give an upgrade time to finish, then echo once more over the final transport.
+    await new Promise((r) => setTimeout(r, 300));
+    const late = await emitAck(socket, 'echo', 'after upgrade');
+    results.push(sameValue(late, ['after upgrade']));
+    const transport = transportOf(socket);
+    socket.disconnect();
+    return { results, transport };
+  },
+
+  async namespaces() {
+    const main = connect(opts.url, Object.assign({}, clientOpts, { forceNew: true }));
+    await onceConnected(main);
+    const chatOpts = Object.assign({}, clientOpts);
+    delete chatOpts.forceNew;
+    const chat = version === 4 ? main.io.socket('/chat') : main.io.socket('/chat');
+    if (version === 4) chat.connect(); else chat.open();
+    const welcome = new Promise((resolve) => chat.on('chat_welcome', resolve));
+    await onceConnected(chat);
+    const chatWelcome = await welcome;
+    const mainEcho = await emitAck(main, 'echo', 'main');
+    const chatEcho = await emitAck(chat, 'echo', 'x', 2);
+    const sameEngine = main.io.engine === chat.io.engine;
+    main.disconnect();
+    chat.disconnect();
+    return { mainEcho, chatEcho, chatWelcome, sameEngine };
+  },
+
+  async server_ack() {
+    const socket = connect(opts.url, clientOpts);
+    await onceConnected(socket);
+    socket.on('question', (q, cb) => cb('answer to ' + q, 42));
+    const received = new Promise((resolve) => socket.on('answer_received', resolve));
+    socket.emit('ask_client', 'life');
+    const answer = await received;
+    socket.disconnect();
+    return { answer };
+  },
+
+  async welcome() {
+    const socket = connect(opts.url, clientOpts);
+    const welcome = new Promise((resolve) => socket.on('welcome', resolve));
+    await onceConnected(socket);
+    const data = await welcome;
+    socket.disconnect();
+    return { welcome: data };
+  },
+
+  async client_disconnect() {
+    const socket = connect(opts.url, clientOpts);
+    const welcome = new Promise((resolve) => socket.on('welcome', resolve));
+    await onceConnected(socket);
+    const sid = (await welcome).sid;
+    socket.disconnect();
+    await new Promise((r) => setTimeout(r, 300));
+    return { sid };
+  },
+
+  async server_disconnect() {
+    const socket = connect(opts.url, clientOpts);
+    await onceConnected(socket);
+    const reason = new Promise((resolve) => socket.on('disconnect', resolve));
+    socket.emit('kick_me');
+    return { reason: await reason };
+  },
+
+  async refused() {
+    const socket = connect(opts.url, Object.assign({}, clientOpts, { auth: { refuse: 'nope' } }));
+    const err = await new Promise((resolve) => socket.on('connect_error', resolve));
+    return { message: err.message, data: err.data };
+  },
+
+  async invalid_namespace() {
+    const socket = connect(opts.url + '/nope', clientOpts);
+    const err = await new Promise((resolve) => {
+      socket.on('connect_error', (e) => resolve(e.message));
+      socket.on('error', resolve);
+    });
+    return { refusal: err };
+  },
+
+  async rooms() {
+    const a = connect(opts.url, clientOpts);
+    const b = connect(opts.url, clientOpts);
+    const c = connect(opts.url, clientOpts);
+    await Promise.all([onceConnected(a), onceConnected(b), onceConnected(c)]);
+    await Promise.all([emitAck(a, 'join', 'blue'), emitAck(b, 'join', 'blue')]);
+    const got = { a: [], b: [], c: [] };
+    for (const [name, s] of [['a', a], ['b', b], ['c', c]]) s.on('room_message', (d) => got[name].push(d));
+    c.emit('to_room', 'blue', { hello: 'blue' });
+    await new Promise((r) => setTimeout(r, 400));
+    [a, b, c].forEach((s) => s.disconnect());
+    return got;
+  },
+};
+
+scenarios[opts.scenario]()
+  .then(done)
+  .catch((err) => done({ error: String(err && err.stack || err) }));
