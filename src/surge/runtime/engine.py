@@ -89,14 +89,16 @@ class EngineConnection:
         self.session.send(EioPacket(EioType.MESSAGE, data))
         self.pump()
 
-    def send_outgoing(self, message: Outgoing) -> None:
-        """Send a message encoded once for many connections."""
+    def send_outgoing(self, *messages: Outgoing) -> None:
+        """Send messages (each encoded once for many connections), in one poll response if polling."""
         ws = self.ws
         if ws is not None and self.session.transport == "websocket" and not self.closed:
-            ws.write_frame(message.frames(self.version))
+            for message in messages:
+                ws.write_frame(message.frames(self.version))
             return
-        for packet in message.packets():
-            self.session.send(packet)
+        for message in messages:
+            for packet in message.packets():
+                self.session.send(packet)
         self.pump()
 
     def close(self, reason: str = "server disconnect") -> None:

@@ -196,11 +196,10 @@ class SioServer:
 
     def _send_connected(self, socket: SioSocket) -> None:
         data = {"sid": socket.sid} if socket.client.version == 4 else None
-        self._send_packet(socket.client, SioPacket(SioType.CONNECT, socket.namespace, data))
+        reply = self._outgoing(SioPacket(SioType.CONNECT, socket.namespace, data))
         socket.connected = True
         pending, socket.pending = socket.pending, []
-        for message in pending:
-            socket.client.conn.send_outgoing(message)
+        socket.client.conn.send_outgoing(reply, *pending)
 
     def refuse(self, socket: SioSocket, error: dict[str, Any]) -> None:
         """The connect handler refused ``socket``: CONNECT_ERROR with ``error``."""
