@@ -36,7 +36,9 @@ class ServerProcess:
         full_env = dict(os.environ, PORT=str(self.port), PYTHONUNBUFFERED="1", **(env or {}))
         self.log_path = Path(os.environ.get("SURGE_TEST_LOGS", "/tmp")) / f"surge-{script.stem}-{self.port}.log"
         self._log = self.log_path.open("w+b")
-        self.proc = subprocess.Popen([sys.executable, str(script)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -76,12 +78,16 @@ def echo_server() -> Iterator[ServerProcess]:
     server.stop()
 
 
-def run_node(scenario: str, url: str, version: int = 4, transports: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+def run_node(
+    scenario: str, url: str, version: int = 4, transports: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     """Run a scenario of tests/peers/scenario.js with the official client ``version``."""
     if not (PEERS / "node_modules" / "socket.io-client").is_dir():
         raise RuntimeError("npm clients missing: run `npm ci --prefix tests/peers` (make test does)")
     opts = {"scenario": scenario, "url": url, "version": version, "transports": transports, **extra}
-    out = subprocess.run(["node", str(PEERS / "scenario.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS)
+    out = subprocess.run(
+        ["node", str(PEERS / "scenario.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS
+    )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no result from node: {out.stdout}\n{out.stderr}"
     result: dict[str, Any] = json.loads(lines[-1])

@@ -9,7 +9,19 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "surge"
-BANNED = {"asyncio", "socket", "threading", "time", "flask", "redis", "selectors", "uvloop", "httptools", "websockets", "concurrent"}
+BANNED = {
+    "asyncio",
+    "socket",
+    "threading",
+    "time",
+    "flask",
+    "redis",
+    "selectors",
+    "uvloop",
+    "httptools",
+    "websockets",
+    "concurrent",
+}
 LOWER_LAYERS = sorted((SRC / "protocol").glob("*.py")) + sorted((SRC / "engine").glob("*.py"))
 
 
@@ -37,5 +49,9 @@ def test_protocol_imports_nothing_else_of_surge(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted((SRC / "engine").glob("*.py")), ids=lambda p: p.name)
 def test_engine_imports_only_protocol(path: Path) -> None:
-    others = {n for n in imported_modules(path) if n.startswith("surge.") and not n.startswith(("surge.protocol", "surge.engine"))}
+    others = {
+        n
+        for n in imported_modules(path)
+        if n.startswith("surge.") and not n.startswith(("surge.protocol", "surge.engine"))
+    }
     assert not others

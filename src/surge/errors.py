@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 
-class ConnectionRefusedError(SurgeError):  # noqa: A001 - the name Flask-SocketIO users import
+class ConnectionRefusedError(SurgeError):
     """Raise from a ``connect`` handler to refuse the connection.
 
     The arguments reach the client in the CONNECT_ERROR packet: none gives a
@@ -22,9 +22,7 @@ class ConnectionRefusedError(SurgeError):  # noqa: A001 - the name Flask-SocketI
 
     def __init__(self, *args: object) -> None:
         super().__init__(*args)
-        self.error_args: dict[str, object] = {
-            "message": str(args[0]) if args else "Connection rejected by server"
-        }
+        self.error_args: dict[str, object] = {"message": str(args[0]) if args else "Connection rejected by server"}
         if len(args) == 2:
             self.error_args["data"] = args[1]
         elif len(args) > 2:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import flask
 from flask.ctx import RequestContext
@@ -31,9 +31,6 @@ from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WsgiRunner
 from surge.server.core import SioServer, SioSocket
-
-if TYPE_CHECKING:
-    from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
 
@@ -308,7 +305,9 @@ class SocketIO:
         if done is not None:
             self.call_in_loop(done, socket, result, error)
 
-    async def _run_async(self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any) -> None:
+    async def _run_async(
+        self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any
+    ) -> None:
         with self._context(socket, event):
             try:
                 result, error = await fn(*args), None
@@ -317,7 +316,9 @@ class SocketIO:
         if done is not None:
             done(socket, result, error)
 
-    def _call_in_context(self, socket: SioSocket, event: str | None, call: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    def _call_in_context(
+        self, socket: SioSocket, event: str | None, call: Callable[[], Any]
+    ) -> tuple[Any, BaseException | None]:
         with self._context(socket, event):
             try:
                 return call(), None
@@ -343,7 +344,13 @@ class SocketIO:
             return None
         handler = self.exception_handlers.get(socket.namespace, self.default_exception_handler)
         if handler is None:
-            log.error("error in handler for event %r (sid %s, namespace %s)", event, socket.sid, socket.namespace, exc_info=exc)
+            log.error(
+                "error in handler for event %r (sid %s, namespace %s)",
+                event,
+                socket.sid,
+                socket.namespace,
+                exc_info=exc,
+            )
             return None
         try:
             return handler(exc)
@@ -387,16 +394,43 @@ class SocketIO:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
         if not include_self and flask.has_request_context() and getattr(flask.request, "sid", None):
-            skip.append(flask.request.sid)
+            skip.append(flask.request.sid)  # type: ignore[attr-defined]
         sio = self._server()
         self.call_in_loop(sio.emit, event, args, namespace, to, skip, callback)
 
-    def send(self, data: Any, json: bool = False, namespace: str | None = None, to: Any = None, callback: Handler | None = None, include_self: bool = True, skip_sid: Any = None, **kwargs: Any) -> None:
+    def send(
+        self,
+        data: Any,
+        json: bool = False,
+        namespace: str | None = None,
+        to: Any = None,
+        callback: Handler | None = None,
+        include_self: bool = True,
+        skip_sid: Any = None,
+        **kwargs: Any,
+    ) -> None:
         """Send a ``message`` (or ``json``) event."""
         to = to or kwargs.pop("room", None)
-        self.emit("json" if json else "message", data, namespace=namespace, to=to, callback=callback, include_self=include_self, skip_sid=skip_sid)
+        self.emit(
+            "json" if json else "message",
+            data,
+            namespace=namespace,
+            to=to,
+            callback=callback,
+            include_self=include_self,
+            skip_sid=skip_sid,
+        )
 
-    def call(self, event: str, *args: Any, to: str | None = None, sid: str | None = None, namespace: str | None = None, timeout: float = 60, **kwargs: Any) -> Any:
+    def call(
+        self,
+        event: str,
+        *args: Any,
+        to: str | None = None,
+        sid: str | None = None,
+        namespace: str | None = None,
+        timeout: float = 60,
+        **kwargs: Any,
+    ) -> Any:
         """Emit to one client and wait for its ack; returns the ack's arguments."""
         to = to or sid or kwargs.pop("room", None)
         if to is None:
@@ -434,7 +468,9 @@ class SocketIO:
         """Sleep without blocking other clients (a plain sleep: handlers have their own threads)."""
         time.sleep(seconds)
 
-    def run(self, app: flask.Flask | None = None, host: str | None = None, port: int | None = None, **kwargs: Any) -> None:
+    def run(
+        self, app: flask.Flask | None = None, host: str | None = None, port: int | None = None, **kwargs: Any
+    ) -> None:
         """Serve the Flask app and Socket.IO on one port until Ctrl-C."""
         app = app or self.app
         if app is None:
@@ -449,24 +485,40 @@ class SocketIO:
         port = port or default_port
         log_output = kwargs.pop("log_output", None)
         if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO if log_output or kwargs.get("debug") else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+            logging.basicConfig(
+                level=logging.INFO if log_output or kwargs.get("debug") else logging.WARNING,
+                format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            )
 
         def started(server: HttpServer) -> None:
-            print(f" * Surge serving {app.name!r} on http://{server.host}:{server.port} (Ctrl-C to quit)", file=sys.stderr, flush=True)
+            print(
+                f" * Surge serving {app.name!r} on http://{server.host}:{server.port} (Ctrl-C to quit)",
+                file=sys.stderr,
+                flush=True,
+            )
 
         self.serve(app, host, port, on_started=started)
 
-    def serve(self, app: flask.Flask, host: str, port: int, on_started: Callable[[HttpServer], None] | None = None) -> None:
+    def serve(
+        self, app: flask.Flask, host: str, port: int, on_started: Callable[[HttpServer], None] | None = None
+    ) -> None:
         """Run the server in this thread until :meth:`stop` or a signal."""
         opts = self.server_options
         loop = self.loop = new_event_loop()
         self._loop_thread = threading.get_ident()
         self.pool = WorkerPool(max_workers=opts["max_workers"])
-        dumps, loads = jsoncodec.dumps, jsoncodec.loads
+        dumps: Callable[[Any], str] = jsoncodec.dumps
+        loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
             dumps = _compact_dumps(opts["json"])
             loads = _wrap_loads(opts["json"].loads)
-        self.sio = SioServer(self, max_attachments=opts["max_attachments"], always_connect=opts["always_connect"], dumps=dumps, loads=loads)
+        self.sio = SioServer(
+            self,
+            max_attachments=opts["max_attachments"],
+            always_connect=opts["always_connect"],
+            dumps=dumps,
+            loads=loads,
+        )
         engine = EngineServer(
             self.sio,
             loop,
@@ -478,7 +530,9 @@ class SocketIO:
             transports=tuple(opts["transports"]),
             allow_upgrades=opts["allow_upgrades"],
         )
-        self.http = HttpServer(loop, engine, WsgiRunner(app.wsgi_app, loop, self.pool), path=opts["path"], host=host, port=port)
+        self.http = HttpServer(
+            loop, engine, WsgiRunner(app.wsgi_app, loop, self.pool), path=opts["path"], host=host, port=port
+        )
         self._stop = asyncio.Event()
         try:
             serve(loop, self.http, on_started=on_started, stop_event=self._stop)
@@ -492,12 +546,6 @@ class SocketIO:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""
         if self.loop is not None and self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
-
-    def test_client(self, app: flask.Flask, namespace: str | None = None, query_string: str | None = None, headers: dict[str, str] | None = None, auth: Any = None, flask_test_client: Any = None) -> SocketIOTestClient:
-        """A client for tests (see :mod:`surge.test_client`)."""
-        from surge.test_client import SocketIOTestClient
-
-        return SocketIOTestClient(app, self, namespace=namespace, query_string=query_string, headers=headers, auth=auth, flask_test_client=flask_test_client)
 
 
 class _HandlerContext:
@@ -547,8 +595,8 @@ def _compact_dumps(module: Any) -> Callable[[Any], str]:
     return dumps
 
 
-def _wrap_loads(loads: Callable[[str], Any]) -> Callable[[str], Any]:
-    def wrapped(text: str) -> Any:
+def _wrap_loads(loads: Callable[[str | bytes], Any]) -> Callable[[str | bytes], Any]:
+    def wrapped(text: str | bytes) -> Any:
         try:
             return loads(text)
         except (ValueError, RecursionError, TypeError) as exc:
@@ -654,16 +702,52 @@ class Namespace:
         handler = getattr(self, "on_" + event, None)
         return handler(*args) if handler is not None else None
 
-    def emit(self, event: str, data: Any = None, room: str | None = None, include_self: bool = True, namespace: str | None = None, callback: Handler | None = None, to: str | None = None, skip_sid: Any = None) -> None:
+    def emit(
+        self,
+        event: str,
+        data: Any = None,
+        room: str | None = None,
+        include_self: bool = True,
+        namespace: str | None = None,
+        callback: Handler | None = None,
+        to: str | None = None,
+        skip_sid: Any = None,
+    ) -> None:
         """Emit to a room or to everyone in this namespace."""
         args = () if data is None else (data,)
-        self._io().emit(event, *args, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback, skip_sid=skip_sid)
+        self._io().emit(
+            event,
+            *args,
+            to=to or room,
+            include_self=include_self,
+            namespace=namespace or self.namespace,
+            callback=callback,
+            skip_sid=skip_sid,
+        )
 
-    def send(self, data: Any, room: str | None = None, include_self: bool = True, namespace: str | None = None, callback: Handler | None = None, to: str | None = None) -> None:
+    def send(
+        self,
+        data: Any,
+        room: str | None = None,
+        include_self: bool = True,
+        namespace: str | None = None,
+        callback: Handler | None = None,
+        to: str | None = None,
+    ) -> None:
         """Send a ``message`` event."""
-        self._io().send(data, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback)
+        self._io().send(
+            data, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback
+        )
 
-    def call(self, event: str, data: Any = None, to: str | None = None, sid: str | None = None, namespace: str | None = None, timeout: float = 60) -> Any:
+    def call(
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        sid: str | None = None,
+        namespace: str | None = None,
+        timeout: float = 60,
+    ) -> Any:
         """Emit to one client and wait for its ack."""
         args = () if data is None else (data,)
         return self._io().call(event, *args, to=to or sid, namespace=namespace or self.namespace, timeout=timeout)

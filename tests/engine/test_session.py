@@ -14,13 +14,26 @@ PING, PONG, MSG = EioType.PING, EioType.PONG, EioType.MESSAGE
 
 
 def new(version: int = 4, transport: str = "polling", **kw: float) -> EngineSession:
-    return EngineSession("sid1", version, transport=transport, now=0.0, ping_interval=kw.get("interval", 25.0), ping_timeout=kw.get("timeout", 20.0))
+    return EngineSession(
+        "sid1",
+        version,
+        transport=transport,
+        now=0.0,
+        ping_interval=kw.get("interval", 25.0),
+        ping_timeout=kw.get("timeout", 20.0),
+    )
 
 
 def test_handshake_reports_sub_second_intervals_exactly_in_ms() -> None:
     session = new(interval=0.3, timeout=0.25)
     info = json.loads(session.open_packet(["websocket"]).data)
-    assert info == {"sid": "sid1", "upgrades": ["websocket"], "pingInterval": 300, "pingTimeout": 250, "maxPayload": 1_000_000}
+    assert info == {
+        "sid": "sid1",
+        "upgrades": ["websocket"],
+        "pingInterval": 300,
+        "pingTimeout": 250,
+        "maxPayload": 1_000_000,
+    }
     assert "maxPayload" not in json.loads(new(3).open_packet([]).data)
 
 

@@ -25,7 +25,9 @@ def server() -> Iterator[ServerProcess]:
     proc.stop()
 
 
-def request(server: ServerProcess, method: str, query: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def request(
+    server: ServerProcess, method: str, query: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     conn.request(method, "/socket.io/?" + query, body=body, headers=headers or {})
     response = conn.getresponse()
@@ -159,7 +161,10 @@ def test_websocket_message_over_the_limit_closes_with_1009(server: ServerProcess
 
 
 def test_malformed_socketio_packet_closes_only_that_connection(server: ServerProcess) -> None:
-    with ws_connect(server, "EIO=4&transport=websocket") as bad, ws_connect(server, "EIO=4&transport=websocket") as good:
+    with (
+        ws_connect(server, "EIO=4&transport=websocket") as bad,
+        ws_connect(server, "EIO=4&transport=websocket") as good,
+    ):
         for ws in (bad, good):
             ws.recv(timeout=5)
             ws.send("40")
@@ -181,7 +186,7 @@ def test_silent_client_is_dropped_within_ping_interval_plus_timeout(server: Serv
         started = time.monotonic()
         with pytest.raises(ConnectionClosed):
             while True:
-                assert ws.recv(timeout=5) in ("2", '42["welcome",{"sid":"%s","auth":null}]' % sid)
+                assert ws.recv(timeout=5) in ("2", f'42["welcome",{{"sid":"{sid}","auth":null}}]')
         elapsed = time.monotonic() - started
     # pingInterval 0.3 s + pingTimeout 0.25 s, plus scheduling slack.
     assert elapsed < 0.55 + 0.5
@@ -210,7 +215,11 @@ def test_cross_origin_is_refused_by_default(server: ServerProcess) -> None:
     status, _, headers = request(server, "GET", "EIO=4&transport=polling", headers=same)
     assert status == 200 and headers["access-control-allow-origin"] == same["Origin"]
     with pytest.raises(InvalidStatus):
-        connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", origin="http://evil.example", open_timeout=5)  # type: ignore[arg-type]
+        connect(
+            f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
+            origin="http://evil.example",
+            open_timeout=5,
+        )  # type: ignore[arg-type]
 
 
 def test_flask_routes_share_the_port(server: ServerProcess) -> None:

@@ -12,7 +12,18 @@ import socketio
 
 from tests.conftest import ServerProcess
 
-VALUES: list[Any] = ["text", 42, -3.25, True, None, {"nested": {"list": [1, {"deep": "yes"}]}}, "中文", "emoji 😀🎉", b"\x00\x01\xfe\xff", {"bin": b"xyz", "list": [b"\x09", "t"]}]
+VALUES: list[Any] = [
+    "text",
+    42,
+    -3.25,
+    True,
+    None,
+    {"nested": {"list": [1, {"deep": "yes"}]}},
+    "中文",
+    "emoji 😀🎉",
+    b"\x00\x01\xfe\xff",
+    {"bin": b"xyz", "list": [b"\x09", "t"]},
+]
 
 
 @pytest.fixture(params=[["websocket"], ["polling"], ["polling", "websocket"]], ids=["websocket", "polling", "upgrade"])

@@ -6,7 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from surge.protocol.eio import EioPacket, EioType, decode_payload, decode_ws_binary, decode_ws_text, encode_payload, encode_ws
+from surge.protocol.eio import (
+    EioPacket,
+    EioType,
+    decode_payload,
+    decode_ws_binary,
+    decode_ws_text,
+    encode_payload,
+    encode_ws,
+)
 from surge.protocol.errors import RemoteProtocolError
 
 M = EioType.MESSAGE
@@ -16,7 +24,11 @@ def test_v4_payload_joins_with_record_separator_and_base64s_binary() -> None:
     body, ctype = encode_payload([EioPacket(M, "hello"), EioPacket(M, b"\x01\x02\x03"), EioPacket(EioType.PING)], 4)
     assert body == b"4hello\x1ebAQID\x1e2"
     assert ctype == "text/plain; charset=UTF-8"
-    assert decode_payload(b"4hello\x1ebAQID\x1e2", 4) == [EioPacket(M, "hello"), EioPacket(M, b"\x01\x02\x03"), EioPacket(EioType.PING)]
+    assert decode_payload(b"4hello\x1ebAQID\x1e2", 4) == [
+        EioPacket(M, "hello"),
+        EioPacket(M, b"\x01\x02\x03"),
+        EioPacket(EioType.PING),
+    ]
 
 
 def test_v3_string_payload_counts_utf16_units() -> None:
@@ -57,7 +69,18 @@ def test_websocket_frames() -> None:
 
 @pytest.mark.parametrize(
     ("body", "version"),
-    [(b"", 4), (b"9x", 4), (b"b!!", 4), (b"\xff\xfe", 4), (b"5:4ab", 3), (b"x:4", 3), (b"2:b5AA", 3), (b"\x00\x05\xff4a", 3), (b"\x02\x01\xff4", 3), (b"0:", 3)],
+    [
+        (b"", 4),
+        (b"9x", 4),
+        (b"b!!", 4),
+        (b"\xff\xfe", 4),
+        (b"5:4ab", 3),
+        (b"x:4", 3),
+        (b"2:b5AA", 3),
+        (b"\x00\x05\xff4a", 3),
+        (b"\x02\x01\xff4", 3),
+        (b"0:", 3),
+    ],
 )
 def test_bad_payloads_raise_remote_protocol_error(body: bytes, version: int) -> None:
     with pytest.raises(RemoteProtocolError):

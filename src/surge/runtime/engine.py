@@ -18,12 +18,11 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from surge.engine.session import TRANSPORT_ERROR, EngineSession, MessageReceived, SessionClosed, State
-from surge.protocol import eio, jsoncodec
+from surge.engine.outgoing import Outgoing
+from surge.engine.session import TRANSPORT_ERROR, EngineSession, MessageReceived, State
+from surge.protocol import eio, jsoncodec, wsframe
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
-from surge.engine.outgoing import Outgoing
-from surge.protocol import wsframe
 from surge.runtime.http import build_response
 from surge.runtime.websocket import WebSocketChannel
 from surge.runtime.wsgi import build_environ
@@ -212,8 +211,8 @@ class EngineServer:
             if request.method != "GET":
                 self._error(proto, request, BAD_HANDSHAKE_METHOD)
                 return
-            conn = self._open(version, "polling", request, proto, b64=query.get("b64") in ("1", "true"))
-            self._poll(conn, proto, request)
+            new = self._open(version, "polling", request, proto, b64=query.get("b64") in ("1", "true"))
+            self._poll(new, proto, request)
             return
         conn = self.sessions.get(sid)
         if conn is None:
@@ -249,13 +248,18 @@ class EngineServer:
             self._error(proto, request, BAD_REQUEST, "Invalid WebSocket handshake", close=True)
             return
         sid = query.get("sid")
-        conn = None
+        conn: EngineConnection | None = None
         if sid is not None:
             conn = self.sessions.get(sid)
             if conn is None:
                 self._error(proto, request, SESSION_ID_UNKNOWN, close=True)
                 return
-            if conn.session.transport != "polling" or conn.session.upgrading or conn.ws is not None or not self.allow_upgrades:
+            if (
+                conn.session.transport != "polling"
+                or conn.session.upgrading
+                or conn.ws is not None
+                or not self.allow_upgrades
+            ):
                 self._error(proto, request, BAD_REQUEST, "Session already upgraded", close=True)
                 return
         proto.write(
@@ -275,7 +279,9 @@ class EngineServer:
 
     # -- sessions -------------------------------------------------------------------
 
-    def _open(self, version: int, transport: str, request: Request, proto: HttpProtocol, b64: bool = False) -> EngineConnection:
+    def _open(
+        self, version: int, transport: str, request: Request, proto: HttpProtocol, b64: bool = False
+    ) -> EngineConnection:
         sid = secrets.token_urlsafe(15)
         session = EngineSession(
             sid,
@@ -448,7 +454,13 @@ class EngineServer:
         return headers
 
     def _error(
-        self, proto: HttpProtocol, request: Request, error: tuple[int, str], message: str | None = None, *, close: bool = False
+        self,
+        proto: HttpProtocol,
+        request: Request,
+        error: tuple[int, str],
+        message: str | None = None,
+        *,
+        close: bool = False,
     ) -> None:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()

@@ -55,9 +55,7 @@ class Request:
         return default
 
 
-def build_response(
-    status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True
-) -> bytes:
+def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True) -> bytes:
     """A complete HTTP/1.1 response with Content-Length."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
     lines = [f"HTTP/1.1 {status} {phrase}"]
@@ -217,11 +215,11 @@ class HttpProtocol(asyncio.Protocol):
         if self._queue:
             self._next_request()
 
-    def respond(
-        self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b""
-    ) -> None:
+    def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None:
         """Answer ``request`` with a complete response, honouring keep-alive."""
-        self.respond_raw(build_response(status, headers, body, keep_alive=request.keep_alive), close=not request.keep_alive)
+        self.respond_raw(
+            build_response(status, headers, body, keep_alive=request.keep_alive), close=not request.keep_alive
+        )
 
     def respond_error(self, status: int, message: str) -> None:
         """A plain-text error that also closes the connection."""

@@ -66,14 +66,11 @@ class HttpServer:
         else:
             proto.respond(request, 404, [("Content-Type", "text/plain")], b"Not Found")
 
-    async def start(self, sock: object = None) -> None:
-        """Listen; with ``sock`` (a bound socket) use that instead of host/port."""
-        if sock is not None:
-            self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=2048)  # type: ignore[arg-type]
-        else:
-            self._server = await self.loop.create_server(
-                lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True
-            )
+    async def start(self) -> None:
+        """Listen on host and port (port 0 picks a free one, then ``port`` tells which)."""
+        self._server = await self.loop.create_server(
+            lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True
+        )
         sockets = self._server.sockets
         if sockets:
             self.port = sockets[0].getsockname()[1]

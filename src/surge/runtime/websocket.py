@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from surge.protocol import wsframe
@@ -43,18 +43,19 @@ class WebSocketChannel:
     def data_received(self, data: bytes) -> None:
         protocol = self.protocol
         protocol.receive_data(data)
-        for frame in protocol.events_received():
+        for event in protocol.events_received():
+            frame = cast(Frame, event)  # a server-side Protocol past the handshake yields frames only
             if self.closed:
                 break
             opcode = frame.opcode
             if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
                 if frame.fin:
-                    self._deliver(frame.data, opcode is Opcode.TEXT)
+                    self._deliver(bytes(frame.data), opcode is Opcode.TEXT)
                 else:
-                    self._fragments = [frame.data]
+                    self._fragments = [bytes(frame.data)]
                     self._fragments_text = opcode is Opcode.TEXT
             elif opcode is Opcode.CONT:
-                self._fragments.append(frame.data)
+                self._fragments.append(bytes(frame.data))
                 if frame.fin:
                     data, self._fragments = b"".join(self._fragments), []
                     self._deliver(data, self._fragments_text)
@@ -71,7 +72,9 @@ class WebSocketChannel:
                 self.http.write(chunk)
         if protocol.state is State.CLOSED or protocol.close_expected():
             if protocol.close_code is not None and protocol.close_code not in (1000, 1001, 1005):
-                log.info("websocket from %s closed: %s %s", self.http.peer[0], protocol.close_code, protocol.close_reason)
+                log.info(
+                    "websocket from %s closed: %s %s", self.http.peer[0], protocol.close_code, protocol.close_reason
+                )
             self.http.close()
             self.connection_lost()
 

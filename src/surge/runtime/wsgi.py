@@ -77,7 +77,9 @@ class WsgiRunner:
         head_only = request.method == "HEAD"
         keep_alive = request.keep_alive
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             if exc_info is not None and state["sent"]:
                 raise exc_info[1].with_traceback(exc_info[2])
             state["head"] = (status, headers)
@@ -129,7 +131,9 @@ class WsgiRunner:
         except Exception:
             log.exception("error in WSGI application for %s %s", request.method, request.path)
             if not state["sent"]:
-                emit(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\nConnection: close\r\n\r\nInternal Server Error")
+                emit(
+                    b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\nConnection: close\r\n\r\nInternal Server Error"
+                )
             done_keep_alive = False
         finally:
             close = getattr(result, "close", None)

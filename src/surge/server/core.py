@@ -16,10 +16,10 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.engine.outgoing import Outgoing
 from surge.server.rooms import Rooms
 
 if TYPE_CHECKING:
@@ -173,7 +173,10 @@ class SioServer:
 
     def _connect(self, client: SioClient, namespace: str, auth: Any) -> None:
         if not self.handlers.has_namespace(namespace):
-            self._send_packet(client, SioPacket(SioType.CONNECT_ERROR, namespace, self._error_data(client, {"message": "Invalid namespace"})))
+            self._send_packet(
+                client,
+                SioPacket(SioType.CONNECT_ERROR, namespace, self._error_data(client, {"message": "Invalid namespace"})),
+            )
             return
         sid = secrets.token_urlsafe(15)
         socket = SioSocket(sid, namespace, client)
@@ -209,7 +212,9 @@ class SioServer:
         if socket.connected:  # always_connect: it was told it is connected
             self._send_packet(client, SioPacket(SioType.DISCONNECT, socket.namespace))
         else:
-            self._send_packet(client, SioPacket(SioType.CONNECT_ERROR, socket.namespace, self._error_data(client, error)))
+            self._send_packet(
+                client, SioPacket(SioType.CONNECT_ERROR, socket.namespace, self._error_data(client, error))
+            )
         self._forget(socket)
 
     @staticmethod
