@@ -82,8 +82,8 @@ def run_node(
     scenario: str, url: str, version: int = 4, transports: list[str] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """Run a scenario of tests/peers/scenario.js with the official client ``version``."""
-    if not (PEERS / "node_modules" / "socket.io-client").is_dir():
-        raise RuntimeError("npm clients missing: run `npm ci --prefix tests/peers` (make test does)")
+    if not (TESTS.parent / "node_modules" / "socket.io-client").is_dir():
+        raise RuntimeError("npm clients missing: run `npm ci` in the repository (make test does)")
     opts = {"scenario": scenario, "url": url, "version": version, "transports": transports, **extra}
     out = subprocess.run(
         ["node", str(PEERS / "scenario.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ import flask
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
+from surge.client_js import find_client_js
 from surge.errors import ConnectionRefusedError
 from surge.protocol import jsoncodec
 from surge.runtime.engine import EngineServer
@@ -56,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "allow_upgrades": True,
     "max_attachments": 10,
     "max_workers": 1000,
+    "client_js": None,
 }
 
 
@@ -125,10 +128,11 @@ class SocketIO:
     def init_app(self, app: flask.Flask, **options: Any) -> None:
         """Bind to ``app`` (application factories); ``SOCKETIO_*`` config keys are read too."""
         merged = dict(DEFAULTS)
+        config = getattr(app, "config", {})  # a plain WSGI app has none
         for name in DEFAULTS:
             key = "SOCKETIO_" + name.upper()
-            if key in app.config:
-                merged[name] = app.config[key]
+            if key in config:
+                merged[name] = config[key]
         merged.update(self.server_options)
         merged.update(options)
         unknown = set(merged) - set(DEFAULTS)
@@ -136,9 +140,8 @@ class SocketIO:
             log.debug("ignoring unsupported options: %s", ", ".join(sorted(unknown)))
         self.server_options = merged
         self.app = app
-        if not hasattr(app, "extensions"):
-            app.extensions = {}
-        app.extensions["socketio"] = self
+        if isinstance(app, flask.Flask):
+            app.extensions["socketio"] = self
         if merged["logger"]:
             logging.getLogger("surge.server").setLevel(logging.INFO)
         if merged["engineio_logger"]:
@@ -477,7 +480,7 @@ class SocketIO:
             raise ValueError("run() needs the Flask app")
         if self.app is None:
             self.init_app(app)
-        server_name = app.config.get("SERVER_NAME")
+        server_name = getattr(app, "config", {}).get("SERVER_NAME")
         default_host, default_port = "127.0.0.1", 5000
         if server_name and ":" in server_name:
             default_port = int(server_name.rsplit(":", 1)[1])
@@ -492,7 +495,7 @@ class SocketIO:
 
         def started(server: HttpServer) -> None:
             print(
-                f" * Surge serving {app.name!r} on http://{server.host}:{server.port} (Ctrl-C to quit)",
+                f" * Surge serving {getattr(app, 'name', 'app')!r} on http://{server.host}:{server.port} (Ctrl-C to quit)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -531,7 +534,13 @@ class SocketIO:
             allow_upgrades=opts["allow_upgrades"],
         )
         self.http = HttpServer(
-            loop, engine, WsgiRunner(app.wsgi_app, loop, self.pool), path=opts["path"], host=host, port=port
+            loop,
+            engine,
+            WsgiRunner(getattr(app, "wsgi_app", app), loop, self.pool),
+            path=opts["path"],
+            host=host,
+            port=port,
+            client_js=find_client_js(opts["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())),
         )
         self._stop = asyncio.Event()
         try:

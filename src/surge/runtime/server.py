@@ -12,7 +12,9 @@ import asyncio
 import logging
 import signal
 import threading
+import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from surge.runtime.http import HttpProtocol, Request
@@ -39,6 +41,7 @@ class HttpServer:
         host: str = "127.0.0.1",
         port: int = 5000,
         max_wsgi_body: int = 100 * 1024 * 1024,
+        client_js: Path | None = None,
     ) -> None:
         self.loop = loop
         self.engine = engine
@@ -48,6 +51,11 @@ class HttpServer:
         self.port = port
         self.max_wsgi_body = max_wsgi_body
         self.connections: set[HttpProtocol] = set()
+        self._client_js_paths = {self.path + "socket.io.js", self.path + "socket.io.min.js"}
+        self._client_js: tuple[bytes, str] | None = None
+        if client_js is not None:
+            body = client_js.read_bytes()  # read once: the loop thread must not block on files
+            self._client_js = (body, f'"{zlib.crc32(body):08x}"')
         self._server: asyncio.Server | None = None
 
     def is_engine_path(self, path: str) -> bool:
@@ -59,12 +67,24 @@ class HttpServer:
         return self.max_wsgi_body
 
     def dispatch(self, request: Request, proto: HttpProtocol) -> None:
-        if self.is_engine_path(request.path):
+        if request.path in self._client_js_paths and self._client_js is not None and request.method == "GET":
+            self._serve_client_js(request, proto)
+        elif self.is_engine_path(request.path):
             self.engine.handle_request(request, proto)
         elif self.wsgi is not None:
             self.wsgi.run(request, proto)
         else:
             proto.respond(request, 404, [("Content-Type", "text/plain")], b"Not Found")
+
+    def _serve_client_js(self, request: Request, proto: HttpProtocol) -> None:
+        """Serve the official browser client, as Node's server does, so pages need no CDN."""
+        assert self._client_js is not None
+        body, etag = self._client_js
+        if request.header("if-none-match") == etag:
+            proto.respond(request, 304, [("ETag", etag)])
+            return
+        headers = [("Content-Type", "application/javascript; charset=utf-8"), ("ETag", etag)]
+        proto.respond(request, 200, headers, body)
 
     async def start(self) -> None:
         """Listen on host and port (port 0 picks a free one, then ``port`` tells which)."""

@@ -1,0 +1,34 @@
+"""The shared benchmark app on Surge with ``async def`` handlers (run on the event loop).
+
+Run by ../shared/bench/run.sh (target ``custom``); PORT comes from the environment.
+"""
+
+import logging
+import os
+
+from flask import Flask
+
+from surge import SocketIO, emit, join_room
+
+app = Flask(__name__)
+socketio = SocketIO(app)
+logging.getLogger("surge").setLevel(logging.ERROR)
+
+
+@socketio.on("echo")
+async def echo(*args):
+    return args
+
+
+@socketio.on("join")
+async def join(*args):
+    join_room("r")
+
+
+@socketio.on("bcast")
+async def bcast(data):
+    emit("msg", data, to="r")
+
+
+if __name__ == "__main__":
+    socketio.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))

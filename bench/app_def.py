@@ -1,0 +1,34 @@
+"""The shared benchmark app on Surge with ``def`` handlers, as Flask users write them.
+
+Run by ../shared/bench/run.sh (target ``custom``); PORT comes from the environment.
+"""
+
+import logging
+import os
+
+from flask import Flask
+
+from surge import SocketIO, emit, join_room
+
+app = Flask(__name__)
+socketio = SocketIO(app)
+logging.getLogger("surge").setLevel(logging.ERROR)
+
+
+@socketio.on("echo")
+def echo(*args):
+    return args
+
+
+@socketio.on("join")
+def join(*args):
+    join_room("r")
+
+
+@socketio.on("bcast")
+def bcast(data):
+    emit("msg", data, to="r")
+
+
+if __name__ == "__main__":
+    socketio.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
