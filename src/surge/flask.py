@@ -11,7 +11,6 @@ handler is registered.
 from __future__ import annotations
 
 import asyncio
-import copy
 import inspect
 import logging
 import os
@@ -20,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import flask
 from flask.ctx import RequestContext
@@ -38,6 +37,7 @@ from surge.server.core import SioServer, SioSocket
 log = logging.getLogger("surge")
 
 Handler = Callable[..., Any]
+T = TypeVar("T")
 
 # Option names and defaults as Flask-SocketIO documents them; SOCKETIO_<NAME> config keys override.
 DEFAULTS: dict[str, Any] = {
@@ -109,14 +109,21 @@ class _SocketRequestContext(RequestContext):
         pass  # the URL was routed to Socket.IO already
 
     def for_call(self, event: str | None) -> _SocketRequestContext:
-        ctx = copy.copy(self)
-        request: Any = copy.copy(self.request)
+        ctx = _shallow_copy(self)
+        request: Any = _shallow_copy(self.request)
         request.event = {"message": event, "args": None} if event else None
         ctx.request = request
         ctx.flashes = None
         ctx._after_request_functions = []
         ctx._cv_tokens = []
         return ctx
+
+
+def _shallow_copy(obj: T) -> T:
+    """``copy.copy`` for plain objects, without its generic (and slow) reduce protocol."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    return new
 
 
 class _SocketState:

@@ -88,9 +88,17 @@ def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> 
     """
     ptype, data = packet.type, packet.data
     attachments: list[bytes] = []
-    if data is not None and ptype in (SioType.EVENT, SioType.ACK) and _has_binary(data):
-        data = _deconstruct(data, attachments)
-        ptype = SioType.BINARY_EVENT if ptype == SioType.EVENT else SioType.BINARY_ACK
+    body = None
+    if data is not None:
+        try:
+            body = dumps(data)
+        except TypeError:
+            # JSON refuses bytes: the common case pays nothing for the binary check.
+            if ptype not in (SioType.EVENT, SioType.ACK) or not _has_binary(data):
+                raise
+            data = _deconstruct(data, attachments)
+            ptype = SioType.BINARY_EVENT if ptype == SioType.EVENT else SioType.BINARY_ACK
+            body = dumps(data)
     parts = [str(int(ptype))]
     if attachments:
         parts.append(f"{len(attachments)}-")
@@ -98,8 +106,8 @@ def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> 
         parts.append(packet.namespace + ("?" + packet.query if packet.query else "") + ",")
     if packet.id is not None:
         parts.append(str(packet.id))
-    if data is not None:
-        parts.append(dumps(data))
+    if body is not None:
+        parts.append(body)
     return "".join(parts), attachments
 
 
