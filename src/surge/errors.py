@@ -6,6 +6,7 @@ from surge.protocol.errors import LocalProtocolError, ProtocolError, RemoteProto
 
 __all__ = [
     "ConnectionRefusedError",
+    "DisconnectedError",
     "LocalProtocolError",
     "ProtocolError",
     "RemoteProtocolError",
@@ -27,3 +28,7 @@ class ConnectionRefusedError(SurgeError):
             self.error_args["data"] = args[1]
         elif len(args) > 2:
             self.error_args["data"] = list(args[1:])
+
+
+class DisconnectedError(SurgeError, ConnectionError):
+    """The client went away before answering a ``call()``."""

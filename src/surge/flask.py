@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from surge.client_js import find_client_js
-from surge.errors import ConnectionRefusedError
+from surge.errors import ConnectionRefusedError, DisconnectedError
 from surge.protocol import jsoncodec
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
@@ -37,6 +38,8 @@ from surge.server.core import SioServer, SioSocket
 log = logging.getLogger("surge")
 
 Handler = Callable[..., Any]
+Done = Callable[["SioSocket", Any, BaseException | None], None]
+Job = tuple["SioSocket", str | None, Handler, bool, tuple[Any, ...], Done | None]
 T = TypeVar("T")
 
 # Option names and defaults as Flask-SocketIO documents them; SOCKETIO_<NAME> config keys override.
@@ -129,12 +132,14 @@ def _shallow_copy(obj: T) -> T:
 class _SocketState:
     """Per-socket data of the front."""
 
-    __slots__ = ("context", "lock", "session")
+    __slots__ = ("busy", "context", "queue", "session")
 
     def __init__(self) -> None:
         self.context: _SocketRequestContext | None = None  # the prototype of each handler call's context
         self.session: _ManagedSession | None = None
-        self.lock: threading.Lock | None = None  # async_handlers=False: one event at a time
+        # async_handlers=False: a handler of this socket is running; the next ones wait here.
+        self.busy = False
+        self.queue: deque[Job] = deque()
 
 
 class SocketIO:
@@ -302,7 +307,10 @@ class SocketIO:
         self._run(socket, event, fn, is_async, tuple(args), done)
 
     def handle_ack(self, socket: SioSocket, callback: Handler, args: list[Any]) -> None:
-        self._run(socket, None, callback, inspect.iscoroutinefunction(callback), tuple(args), None)
+        if isinstance(callback, _AckWaiter):
+            callback(*args)  # a call() waiting in some thread: no handler context needed
+            return
+        self._run(socket, None, callback, inspect.iscoroutinefunction(callback), tuple(args), None, serial=False)
 
     def handle_disconnect(self, socket: SioSocket, reason: str) -> None:
         found = self._find(socket.namespace, "disconnect")
@@ -319,38 +327,71 @@ class SocketIO:
         fn: Handler,
         is_async: bool,
         args: tuple[Any, ...],
-        done: Callable[[SioSocket, Any, BaseException | None], None] | None,
+        done: Done | None,
+        serial: bool = True,
     ) -> None:
-        """Run a handler in the worker pool (def) or on the loop (async def)."""
-        assert self.loop is not None and self.pool is not None
-        if is_async:
-            self.loop.create_task(self._run_async(socket, event, fn, args, done))
-        else:
-            self.pool.submit(self._run_sync, socket, event, fn, args, done)
+        """Run a handler in the worker pool (def) or on the loop (async def).
 
-    def _run_sync(self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any) -> None:
-        state: _SocketState = socket.state
-        lock = state.lock if state is not None else None
-        if lock is not None:
-            lock.acquire()
-        try:
-            result, error = self._call_in_context(socket, event, lambda: fn(*args))
-        finally:
-            if lock is not None:
-                lock.release()
+        With ``async_handlers=False`` a socket's handlers run one at a time, in
+        arrival order (``serial=False`` exempts ack callbacks, which a waiting
+        ``call()`` inside a handler depends on).
+        """
+        job: Job = (socket, event, fn, is_async, args, done)
+        state: _SocketState | None = socket.state
+        if serial and state is not None and not self.server_options["async_handlers"]:
+            if state.busy:
+                state.queue.append(job)
+                return
+            state.busy = True
+        self._start(job)
+
+    def _start(self, job: Job) -> None:
+        assert self.loop is not None and self.pool is not None
+        if job[3]:
+            self.loop.create_task(self._run_async(*job))
+        else:
+            self.pool.submit(self._run_sync, *job)
+
+    def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
+        """On the loop, after a handler: its continuation, then the socket's next queued handler."""
         if done is not None:
-            self.call_in_loop(done, socket, result, error)
+            done(socket, result, error)
+        state: _SocketState | None = socket.state
+        if state is not None and state.busy:
+            if state.queue:
+                self._start(state.queue.popleft())
+            else:
+                state.busy = False
+
+    def _run_sync(
+        self,
+        socket: SioSocket,
+        event: str | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Done | None,
+    ) -> None:
+        result, error = self._call_in_context(socket, event, lambda: fn(*args))
+        state: _SocketState | None = socket.state
+        if done is not None or (state is not None and state.busy):
+            self.call_in_loop(self._finished, socket, done, result, error)
 
     async def _run_async(
-        self, socket: SioSocket, event: str | None, fn: Handler, args: tuple[Any, ...], done: Any
+        self,
+        socket: SioSocket,
+        event: str | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Done | None,
     ) -> None:
         with self._context(socket, event):
             try:
                 result, error = await fn(*args), None
             except Exception as exc:
-                result, error = self._handle_error(socket, event, exc), exc
-        if done is not None:
-            done(socket, result, error)
+                result, error = self._handle_error(socket, event, exc)
+        self._finished(socket, done, result, error)
 
     def _call_in_context(
         self, socket: SioSocket, event: str | None, call: Callable[[], Any]
@@ -359,7 +400,7 @@ class SocketIO:
             try:
                 return call(), None
             except Exception as exc:
-                return self._handle_error(socket, event, exc), exc
+                return self._handle_error(socket, event, exc)
 
     def _context(self, socket: SioSocket, event: str | None) -> Any:
         """A Flask request context for a handler of ``socket``, with the managed session."""
@@ -380,9 +421,13 @@ class SocketIO:
             state.context = _SocketRequestContext(app, socket.environ, request=request, session=state.session)
         return _HandlerContext(state.context.for_call(event), socket, event)
 
-    def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> Any:
+    def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> tuple[Any, BaseException | None]:
+        """Route a handler's exception to ``on_error``; its return value answers like the handler's would.
+
+        Returns ``(result, error)``: the error is ``None`` once an error handler took it.
+        """
         if isinstance(exc, ConnectionRefusedError):
-            return None
+            return None, exc
         handler = self.exception_handlers.get(socket.namespace, self.default_exception_handler)
         if handler is None:
             log.error(
@@ -392,12 +437,12 @@ class SocketIO:
                 socket.namespace,
                 exc_info=exc,
             )
-            return None
+            return None, exc
         try:
-            return handler(exc)
-        except Exception:
+            return handler(exc), None
+        except Exception as handler_exc:
             log.exception("error in the error handler for event %r (sid %s)", event, socket.sid)
-            return None
+            return None, handler_exc
 
     # -- loop plumbing ------------------------------------------------------------------------
 
@@ -472,24 +517,26 @@ class SocketIO:
         timeout: float = 60,
         **kwargs: Any,
     ) -> Any:
-        """Emit to one client and wait for its ack; returns the ack's arguments."""
+        """Emit to one client and wait for its ack; returns the ack's argument(s).
+
+        Raises ``TimeoutError`` when no answer comes within ``timeout`` seconds and
+        :class:`~surge.errors.DisconnectedError` at once if the client goes away.
+        """
         to = to or sid or kwargs.pop("room", None)
         if to is None:
             raise ValueError("call() needs the sid of one client in to=")
         if self.loop is not None and threading.get_ident() == self._loop_thread:
             raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
-        answer: list[Any] = []
-        ready = threading.Event()
-
-        def got(*ack: Any) -> None:
-            answer[:] = [ack]
-            ready.set()
-
-        self.call_in_loop(self._server().emit, event, args, namespace or "/", to, (), got)
-        if not ready.wait(timeout):
+        waiter = _AckWaiter()
+        self.call_in_loop(self._server().emit, event, args, namespace or "/", to, (), waiter)
+        if not waiter.ready.wait(timeout):
             raise TimeoutError(f"no answer to {event!r} within {timeout} s")
-        ack = answer[0]
-        return ack[0] if len(ack) == 1 else (ack if ack else None)
+        if waiter.answer is None:
+            raise DisconnectedError(f"client {to} disconnected before answering {event!r}")
+        answer = waiter.answer
+        if not answer:
+            return None
+        return answer[0] if len(answer) == 1 else answer
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         """Remove every client from ``room``."""
@@ -593,6 +640,24 @@ class SocketIO:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""
         if self.loop is not None and self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
+
+
+class _AckWaiter:
+    """The ack callback of a ``call()``: wakes the waiting thread with the answer or a cancel."""
+
+    __slots__ = ("answer", "ready")
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.answer: tuple[Any, ...] | None = None
+
+    def __call__(self, *args: Any) -> None:
+        self.answer = args
+        self.ready.set()
+
+    def cancel(self) -> None:
+        """The client went away: ``call()`` fails at once."""
+        self.ready.set()
 
 
 class _HandlerContext:

@@ -146,6 +146,49 @@ const scenarios = {
     return { refusal: err };
   },
 
+  async progress() {
+    const socket = connect(opts.url, clientOpts);
+    await onceConnected(socket);
+    const arrivals = [];
+    socket.on('step', (data) => arrivals.push({ step: data.step, at: Date.now() / 1000 }));
+    const [answer] = await emitAck(socket, 'progress', 5, 0.3);
+    const doneAt = Date.now() / 1000;
+    socket.disconnect();
+    return { arrivals, doneAt, serverDone: answer.done };
+  },
+
+  async forever() {
+    const looping = connect(opts.url, clientOpts);
+    const other = connect(opts.url, clientOpts);
+    await Promise.all([onceConnected(looping), onceConnected(other)]);
+    let ticks = 0;
+    looping.on('tick', () => { ticks += 1; });
+    looping.emit('forever');
+    await new Promise((r) => setTimeout(r, 500));
+    const latencies = [];
+    for (let i = 0; i < 20; i++) {
+      const start = process.hrtime.bigint();
+      await emitAck(other, 'no_such_event', i);
+      latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const ticksBefore = ticks;
+    await new Promise((r) => setTimeout(r, 600));
+    looping.disconnect();
+    other.disconnect();
+    return { latencies, ticksBefore, ticksAfter: ticks };
+  },
+
+  async push() {
+    const sockets = [0, 1, 2].map(() => connect(opts.url + '/test_conn', clientOpts));
+    await Promise.all(sockets.map(onceConnected));
+    const got = sockets.map(() => []);
+    sockets.forEach((s, i) => s.on('number', (d) => got[i].push(d.n)));
+    await new Promise((r) => setTimeout(r, 1500));
+    sockets.forEach((s) => s.disconnect());
+    return { got };
+  },
+
   async rooms() {
     const a = connect(opts.url, clientOpts);
     const b = connect(opts.url, clientOpts);

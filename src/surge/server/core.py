@@ -249,7 +249,13 @@ class SioServer:
         rooms = self.namespaces.get(socket.namespace)
         if rooms is not None:
             rooms.remove(socket)
+        callbacks = list(socket.acks.values())
         socket.acks.clear()
+        for callback in callbacks:
+            # An ack somebody blocks on (``call()``) has a ``cancel`` to end the wait.
+            cancel = getattr(callback, "cancel", None)
+            if cancel is not None:
+                cancel()
 
     # -- rooms --------------------------------------------------------------------------
 
