@@ -52,7 +52,8 @@ class ServerProcess:
         raise RuntimeError("server did not start")
 
     def output(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def get_json(self, path: str) -> Any:

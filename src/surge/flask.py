@@ -29,6 +29,7 @@ from flask.sessions import SessionMixin
 from surge.client_js import find_client_js
 from surge.errors import ConnectionRefusedError, DisconnectedError
 from surge.protocol import jsoncodec
+from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
@@ -590,11 +591,46 @@ class SocketIO:
     def serve(
         self, app: flask.Flask, host: str, port: int, on_started: Callable[[HttpServer], None] | None = None
     ) -> None:
-        """Run the server in this thread until :meth:`stop` or a signal."""
+        """Run the built-in server in this thread until :meth:`stop` or a signal."""
+        loop = new_event_loop()
+        engine, pool = self._start_core(loop)
+        self.http = HttpServer(
+            loop,
+            engine,
+            WsgiRunner(getattr(app, "wsgi_app", app), loop, pool),
+            path=self.server_options["path"],
+            host=host,
+            port=port,
+            client_js=find_client_js(
+                self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
+            ),
+        )
+        self._stop = asyncio.Event()
+        try:
+            serve(loop, self.http, on_started=on_started, stop_event=self._stop)
+        finally:
+            pool.shutdown()
+            loop.close()
+            self.loop = None
+            self.sio = None
+
+    def asgi_app(self, other_asgi_app: Any = None) -> AsgiApp:
+        """An ASGI application for uvicorn, hypercorn and the like (the slower path; see the docs).
+
+        Socket.IO is served under ``path``; other requests go to ``other_asgi_app``
+        when given, else to the Flask app's routes (run in the worker pool).
+        """
+        if self.app is None:
+            raise ValueError("asgi_app() needs SocketIO(app) or init_app(app) first")
+        wsgi = getattr(self.app, "wsgi_app", None)
+        return AsgiApp(self._start_core, self.server_options["path"], wsgi, other_asgi_app)
+
+    def _start_core(self, loop: asyncio.AbstractEventLoop) -> tuple[EngineServer, WorkerPool]:
+        """Build the server core on ``loop`` (which runs in the calling thread)."""
         opts = self.server_options
-        loop = self.loop = new_event_loop()
+        self.loop = loop
         self._loop_thread = threading.get_ident()
-        self.pool = WorkerPool(max_workers=opts["max_workers"])
+        self.pool = pool = WorkerPool(max_workers=opts["max_workers"])
         dumps: Callable[[Any], str] = jsoncodec.dumps
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
@@ -618,23 +654,7 @@ class SocketIO:
             transports=tuple(opts["transports"]),
             allow_upgrades=opts["allow_upgrades"],
         )
-        self.http = HttpServer(
-            loop,
-            engine,
-            WsgiRunner(getattr(app, "wsgi_app", app), loop, self.pool),
-            path=opts["path"],
-            host=host,
-            port=port,
-            client_js=find_client_js(opts["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())),
-        )
-        self._stop = asyncio.Event()
-        try:
-            serve(loop, self.http, on_started=on_started, stop_event=self._stop)
-        finally:
-            self.pool.shutdown()
-            loop.close()
-            self.loop = None
-            self.sio = None
+        return engine, pool
 
     def stop(self) -> None:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""

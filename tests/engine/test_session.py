@@ -148,3 +148,12 @@ def test_server_close_with_a_pending_poll_is_immediate() -> None:
     session.close()
     assert session.state is State.CLOSED
     assert session.packets_to_send() == [EioPacket(EioType.CLOSE)]
+
+
+def test_polls_during_an_upgrade_are_answered_at_once() -> None:
+    session = new()
+    session.packets_to_send()
+    session.receive_probe(EioPacket(PING, "probe"))
+    session.packets_to_send()  # the NOOP went to the GET that was pending
+    assert session.start_poll() is True  # a GET that raced the 3probe is not parked
+    assert session.packets_to_send() == []  # the runtime answers it with a NOOP

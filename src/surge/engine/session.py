@@ -170,7 +170,9 @@ class EngineSession:
         if self.poll_pending:
             self._close(TRANSPORT_ERROR)
             raise RemoteProtocolError("overlapping polling requests")
-        if self._outbox or self.state is not State.OPEN:
+        # While upgrading, answer at once (a NOOP if nothing waits): the client may not
+        # have seen 3probe yet when it polls again, and then waits for this GET to end.
+        if self._outbox or self.state is not State.OPEN or self.upgrading:
             return True
         self.poll_pending = True
         return False

@@ -25,7 +25,6 @@ from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
 from surge.runtime.http import build_response
 from surge.runtime.websocket import WebSocketChannel
-from surge.runtime.wsgi import build_environ
 
 if TYPE_CHECKING:
     from surge.runtime.http import HttpProtocol, Request
@@ -41,6 +40,33 @@ FORBIDDEN = (4, "Forbidden")
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
 Origins = str | list[str] | Callable[[str], bool] | None
+OnMessage = Callable[[str | bytes], None]
+
+
+class Channel(Protocol):
+    """A WebSocket as the engine uses it: the built-in one or an ASGI server's."""
+
+    closed: bool
+
+    def send(self, data: str | bytes) -> None: ...
+
+    def send_outgoing(self, message: Outgoing, version: int) -> None: ...
+
+    def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+class Responder(Protocol):
+    """Where the answer to one HTTP request goes: the built-in server's connection or an ASGI one."""
+
+    def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None: ...
+
+    def on_lost(self, callback: Callable[[], None]) -> None: ...
+
+    def environ(self, request: Request) -> dict[str, Any]: ...
+
+
+Accept = Callable[[OnMessage, Callable[[], None]], Channel]
+Refuse = Callable[[tuple[int, str], "str | None"], None]
 
 
 class EngineApp(Protocol):
@@ -62,8 +88,8 @@ class EngineConnection:
         self.server = server
         self.session = session
         self.environ = environ
-        self.ws: WebSocketChannel | None = None
-        self.poll: tuple[HttpProtocol, Request] | None = None
+        self.ws: Channel | None = None
+        self.poll: tuple[Responder, Request] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.app_state: Any = None
 
@@ -93,7 +119,7 @@ class EngineConnection:
         ws = self.ws
         if ws is not None and self.session.transport == "websocket" and not self.closed:
             for message in messages:
-                ws.write_frame(message.frames(self.version))
+                ws.send_outgoing(message, self.version)
             return
         for message in messages:
             for packet in message.packets():
@@ -185,7 +211,7 @@ class EngineServer:
 
     # -- HTTP entry points ----------------------------------------------------------
 
-    def handle_request(self, request: Request, proto: HttpProtocol) -> None:
+    def handle_request(self, request: Request, proto: Responder) -> None:
         """A plain HTTP request under the Engine.IO path."""
         origin = request.header("origin")
         if origin is not None and not self.origin_allowed(origin, request):
@@ -211,7 +237,7 @@ class EngineServer:
             if request.method != "GET":
                 self._error(proto, request, BAD_HANDSHAKE_METHOD)
                 return
-            new = self._open(version, "polling", request, proto, b64=query.get("b64") in ("1", "true"))
+            new = self._open(version, "polling", proto.environ(request), b64=query.get("b64") in ("1", "true"))
             self._poll(new, proto, request)
             return
         conn = self.sessions.get(sid)
@@ -227,17 +253,14 @@ class EngineServer:
             self._error(proto, request, BAD_REQUEST)
 
     def handle_upgrade(self, request: Request, proto: HttpProtocol, rest: bytes) -> None:
-        """A WebSocket upgrade request under the Engine.IO path."""
-        origin = request.header("origin")
-        query = _query(request.query)
-        checked = self._check_query(query, "websocket")
-        if origin is not None and not self.origin_allowed(origin, request):
-            log.info("refused websocket from origin %s", origin)
-            self._error(proto, request, BAD_REQUEST, "Not an accepted origin", close=True)
-            return
-        if isinstance(checked, tuple):
-            self._error(proto, request, checked, close=True)
-            return
+        """A WebSocket upgrade request on the built-in server's HTTP connection."""
+
+        def refuse(error: tuple[int, str], message: str | None) -> None:
+            # The connection is not kept: what follows the request may be WebSocket frames.
+            body = jsoncodec.dumps({"code": error[0], "message": message or error[1]}).encode()
+            headers = [("Content-Type", "application/json"), *self._cors_headers(request)]
+            proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
+
         key = request.header("sec-websocket-key")
         if (
             request.method != "GET"
@@ -245,43 +268,63 @@ class EngineServer:
             or (request.header("upgrade") or "").lower() != "websocket"
             or request.header("sec-websocket-version") != "13"
         ):
-            self._error(proto, request, BAD_REQUEST, "Invalid WebSocket handshake", close=True)
+            refuse(BAD_REQUEST, "Invalid WebSocket handshake")
             return
+
+        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
+            assert key is not None
+            proto.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
+            )
+            channel = WebSocketChannel(proto, self.max_http_buffer_size, on_message, on_close)
+            proto.ws = channel
+            return channel
+
+        if self.handle_websocket(request, proto.environ(request), accept, refuse) and rest:
+            proto.data_received(rest)
+
+    def handle_websocket(self, request: Request, environ: dict[str, Any], accept: Accept, refuse: Refuse) -> bool:
+        """A WebSocket request under the Engine.IO path, whatever server carries it.
+
+        ``accept(on_message, on_close)`` completes the handshake and returns the
+        channel; ``refuse(error, message)`` answers an error instead.  Returns
+        whether the WebSocket was accepted.
+        """
+        origin = request.header("origin")
+        if origin is not None and not self.origin_allowed(origin, request):
+            log.info("refused websocket from origin %s", origin)
+            refuse(BAD_REQUEST, "Not an accepted origin")
+            return False
+        query = _query(request.query)
+        checked = self._check_query(query, "websocket")
+        if isinstance(checked, tuple):
+            refuse(checked, None)
+            return False
         sid = query.get("sid")
         conn: EngineConnection | None = None
         if sid is not None:
             conn = self.sessions.get(sid)
             if conn is None:
-                self._error(proto, request, SESSION_ID_UNKNOWN, close=True)
-                return
-            if (
-                conn.session.transport != "polling"
-                or conn.session.upgrading
-                or conn.ws is not None
-                or not self.allow_upgrades
-            ):
-                self._error(proto, request, BAD_REQUEST, "Session already upgraded", close=True)
-                return
-        proto.write(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
-        )
+                refuse(SESSION_ID_UNKNOWN, None)
+                return False
+            session = conn.session
+            if session.transport != "polling" or session.upgrading or conn.ws is not None or not self.allow_upgrades:
+                refuse(BAD_REQUEST, "Session already upgraded")
+                return False
         if conn is None:
-            conn = self._open(checked, "websocket", request, proto)
-            self._attach_ws(conn, proto, probing=False)
+            conn = self._open(checked, "websocket", environ)
+            self._attach_ws(conn, accept)
             assert conn.ws is not None
             conn.ws.send(eio.encode_ws(conn.session.open_packet([]), conn.version))
             conn.pump()
         else:
-            self._attach_ws(conn, proto, probing=True)
-        if rest:
-            proto.data_received(rest)
+            self._attach_ws(conn, accept)
+        return True
 
     # -- sessions -------------------------------------------------------------------
 
-    def _open(
-        self, version: int, transport: str, request: Request, proto: HttpProtocol, b64: bool = False
-    ) -> EngineConnection:
+    def _open(self, version: int, transport: str, environ: dict[str, Any], b64: bool = False) -> EngineConnection:
         sid = secrets.token_urlsafe(15)
         session = EngineSession(
             sid,
@@ -293,7 +336,7 @@ class EngineServer:
             max_payload=self.max_http_buffer_size,
             b64=b64,
         )
-        conn = EngineConnection(self, session, self._environ(request, proto))
+        conn = EngineConnection(self, session, environ)
         self.sessions[sid] = conn
         if transport == "polling":
             upgrades = ["websocket"] if self.allow_upgrades else []
@@ -323,7 +366,7 @@ class EngineServer:
 
     # -- polling ----------------------------------------------------------------------
 
-    def _poll(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+    def _poll(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         try:
             ready = conn.session.start_poll()
         except RemoteProtocolError as exc:
@@ -344,7 +387,7 @@ class EngineServer:
 
         proto.on_lost(lost)
 
-    def answer_poll(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+    def answer_poll(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         session = conn.session
         packets = session.packets_to_send()
         if not packets:
@@ -352,7 +395,7 @@ class EngineServer:
         body, content_type = eio.encode_payload(packets, session.version, b64=session.b64)
         proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
 
-    def _post(self, conn: EngineConnection, proto: HttpProtocol, request: Request) -> None:
+    def _post(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         try:
             packets = eio.decode_payload(bytes(request.body), conn.version)
         except RemoteProtocolError as exc:
@@ -365,7 +408,7 @@ class EngineServer:
 
     # -- websocket ----------------------------------------------------------------------
 
-    def _attach_ws(self, conn: EngineConnection, proto: HttpProtocol, *, probing: bool) -> None:
+    def _attach_ws(self, conn: EngineConnection, accept: Accept) -> None:
         session = conn.session
 
         def on_message(data: str | bytes) -> None:
@@ -400,8 +443,7 @@ class EngineServer:
                 conn.ws = None
                 session.upgrading = False
 
-        channel = WebSocketChannel(proto, self.max_http_buffer_size, on_message, on_close)
-        proto.ws = channel
+        channel = accept(on_message, on_close)
         conn.ws = channel
 
     def _upgraded(self, conn: EngineConnection) -> None:
@@ -453,25 +495,11 @@ class EngineServer:
             headers.append(("Access-Control-Allow-Credentials", "true"))
         return headers
 
-    def _error(
-        self,
-        proto: HttpProtocol,
-        request: Request,
-        error: tuple[int, str],
-        message: str | None = None,
-        *,
-        close: bool = False,
-    ) -> None:
+    def _error(self, proto: Responder, request: Request, error: tuple[int, str], message: str | None = None) -> None:
+        """HTTP 400 with the Engine.IO error JSON (Engine.IO protocol, "Errors")."""
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
-        headers = [("Content-Type", "application/json"), *self._cors_headers(request)]
-        if close:
-            proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
-        else:
-            proto.respond(request, 400, headers, body)
-
-    def _environ(self, request: Request, proto: HttpProtocol) -> dict[str, Any]:
-        return build_environ(request, proto)
+        proto.respond(request, 400, [("Content-Type", "application/json"), *self._cors_headers(request)], body)
 
 
 def _query(query: str) -> dict[str, str]:

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
+from surge.runtime.wsgi import build_environ
+
 if TYPE_CHECKING:
     from surge.runtime.server import HttpServer
     from surge.runtime.websocket import WebSocketChannel
@@ -246,6 +248,10 @@ class HttpProtocol(asyncio.Protocol):
             waiter = self.loop.create_future()
             self._drain_waiters.append(waiter)
             await waiter
+
+    def environ(self, request: Request) -> dict[str, Any]:
+        """The WSGI environ of ``request`` (the connect request of a session)."""
+        return build_environ(request, self.server.host, self.server.port, self.peer)
 
     def on_lost(self, callback: Any) -> None:
         """Call ``callback()`` when this connection goes away."""

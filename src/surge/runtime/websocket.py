@@ -19,6 +19,7 @@ from websockets.protocol import Protocol, Side, State
 from surge.protocol import wsframe
 
 if TYPE_CHECKING:
+    from surge.engine.outgoing import Outgoing
     from surge.runtime.http import HttpProtocol
 
 log = logging.getLogger("surge.runtime")
@@ -86,10 +87,10 @@ class WebSocketChannel:
             else:
                 self.http.write(wsframe.frame(data, wsframe.OP_BINARY))
 
-    def write_frame(self, frame: bytes) -> None:
-        """Write bytes that already hold one or more complete frames."""
+    def send_outgoing(self, message: Outgoing, version: int) -> None:
+        """Write a message encoded once for many connections: its frames are shared bytes."""
         if not self.closed:
-            self.http.write(frame)
+            self.http.write(message.frames(version))
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame and close the connection."""

@@ -26,9 +26,8 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 NO_BODY_STATUSES = (204, 304)
 
 
-def build_environ(request: Request, proto: HttpProtocol) -> dict[str, Any]:
-    """A PEP 3333 environ for ``request``."""
-    host, port = proto.server.host, proto.server.port
+def build_environ(request: Request, host: str, port: int, peer: tuple[str, int]) -> dict[str, Any]:
+    """A PEP 3333 environ for ``request``, received on ``host:port`` from ``peer``."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
@@ -38,8 +37,8 @@ def build_environ(request: Request, proto: HttpProtocol) -> dict[str, Any]:
         "SERVER_NAME": host,
         "SERVER_PORT": str(port),
         "SERVER_PROTOCOL": f"HTTP/{request.version}",
-        "REMOTE_ADDR": proto.peer[0],
-        "REMOTE_PORT": str(proto.peer[1]),
+        "REMOTE_ADDR": peer[0],
+        "REMOTE_PORT": str(peer[1]),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
         "wsgi.input": io.BytesIO(bytes(request.body)),
@@ -68,7 +67,7 @@ class WsgiRunner:
         self.pool = pool
 
     def run(self, request: Request, proto: HttpProtocol) -> None:
-        environ = build_environ(request, proto)
+        environ = build_environ(request, proto.server.host, proto.server.port, proto.peer)
         self.pool.submit(self._call_app, environ, request, proto)
 
     def _call_app(self, environ: dict[str, Any], request: Request, proto: HttpProtocol) -> None:
