@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import APPS, ServerProcess
+from tests.conftest import APPS, ServerProcess, run_node
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +229,17 @@ def test_flask_routes_share_the_port(server: ServerProcess) -> None:
         response = conn.getresponse()
         assert (response.status, response.read()) == (200, b"surge test app")
     conn.close()
+
+
+@pytest.mark.parametrize("version", [4, 2, 1])
+def test_official_client_that_stops_answering_is_dropped(server: ServerProcess, version: int) -> None:
+    result = run_node("stop_answering_pings", server.url, version, ["websocket"])
+    # pingInterval 0.3 s + pingTimeout 0.25 s on this server, plus scheduling slack.
+    assert result["elapsedMs"] < (0.3 + 0.25 + 0.5) * 1000
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        reasons = [e["reason"] for e in server.get_json("/_log") if e.get("sid") == result["sid"]]
+        if reasons:
+            break
+        time.sleep(0.05)
+    assert reasons == ["ping timeout"]

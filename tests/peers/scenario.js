@@ -189,6 +189,19 @@ const scenarios = {
     return { got };
   },
 
+  async stop_answering_pings() {
+    const socket = connect(opts.url, clientOpts);
+    const welcome = new Promise((resolve) => socket.on('welcome', resolve));
+    await onceConnected(socket);
+    const sid = (await welcome).sid;
+    const disconnected = new Promise((resolve) => socket.on('disconnect', resolve));
+    // From now on this client sends nothing at all, pongs (v4) and pings (v3) included.
+    socket.io.engine.sendPacket = socket.io.engine._sendPacket = () => {};
+    const stoppedAt = Date.now();
+    const reason = await disconnected;
+    return { sid, reason, elapsedMs: Date.now() - stoppedAt };
+  },
+
   async rooms() {
     const a = connect(opts.url, clientOpts);
     const b = connect(opts.url, clientOpts);
