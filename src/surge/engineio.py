@@ -109,6 +109,7 @@ class EngineIO:
 
     def engine_connected(self, conn: EngineConnection) -> None:
         self.connections[conn.sid] = conn
+
         def refused(result: Any) -> None:
             if result is False:
                 conn.close()

@@ -43,6 +43,9 @@ Done = Callable[["SioSocket", Any, BaseException | None], None]
 Job = tuple["SioSocket", str | None, Handler, bool, tuple[Any, ...], Done | None]
 T = TypeVar("T")
 
+# Emits that threads may have handed to the loop and the loop has not yet made.
+EMITS_IN_FLIGHT = 64
+
 # Option names and defaults as Flask-SocketIO documents them; SOCKETIO_<NAME> config keys override.
 DEFAULTS: dict[str, Any] = {
     "path": "socket.io",
@@ -64,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "max_attachments": 10,
     "max_workers": 1000,
     "client_js": None,
+    "max_connections": None,
+    "max_write_buffer": 1024 * 1024,
+    "request_timeout": 10.0,
 }
 
 
@@ -161,6 +167,7 @@ class SocketIO:
         self.http: HttpServer | None = None
         self._stop: asyncio.Event | None = None
         self._loop_thread: int | None = None
+        self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
         if app is not None:
             self.init_app(app, **options)
 
@@ -181,10 +188,11 @@ class SocketIO:
         self.app = app
         if isinstance(app, flask.Flask):
             app.extensions["socketio"] = self
-        if merged["logger"]:
-            logging.getLogger("surge.server").setLevel(logging.INFO)
+        if merged["logger"]:  # everything Surge logs, connection events included
+            logging.getLogger("surge").setLevel(logging.INFO)
         if merged["engineio_logger"]:
             logging.getLogger("surge.engine").setLevel(logging.INFO)
+            logging.getLogger("surge.runtime").setLevel(logging.INFO)
 
     # -- registration ------------------------------------------------------------------
 
@@ -457,7 +465,7 @@ class SocketIO:
         else:
             loop.call_soon_threadsafe(fn, *args)
 
-    def _loop(self) -> asyncio.AbstractEventLoop:
+    def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self.loop is None:
             raise RuntimeError("the Socket.IO server is not running; call socketio.run(app)")
         return self.loop
@@ -483,7 +491,23 @@ class SocketIO:
         if not include_self and flask.has_request_context() and getattr(flask.request, "sid", None):
             skip.append(flask.request.sid)  # type: ignore[attr-defined]
         sio = self._server()
-        self.call_in_loop(sio.emit, event, args, namespace, to, skip, callback)
+        if threading.get_ident() == self._loop_thread:
+            sio.emit(event, args, namespace, to, skip, callback)
+            return
+        # Flow control for emitting threads: a bounded number of emits in flight to the
+        # loop, and none while a client is over max_write_buffer (HttpServer.congestion),
+        # so a handler that emits faster than clients read cannot grow memory.
+        self._in_flight.acquire()
+        self._loop_or_fail().call_soon_threadsafe(self._emit_in_loop, sio, event, args, namespace, to, skip, callback)
+        http = self.http
+        if http is not None and not http.uncongested.is_set():
+            http.uncongested.wait()
+
+    def _emit_in_loop(self, sio: SioServer, *args: Any) -> None:
+        try:
+            sio.emit(*args)
+        finally:
+            self._in_flight.release()
 
     def send(
         self,
@@ -547,7 +571,7 @@ class SocketIO:
         """Run ``target`` in a daemon thread (``async def`` targets run on the loop)."""
         if inspect.iscoroutinefunction(target):
             coro: Coroutine[Any, Any, Any] = target(*args, **kwargs)
-            self.call_in_loop(self._loop().create_task, coro)
+            self.call_in_loop(self._loop_or_fail().create_task, coro)
             return None
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
         thread.start()
@@ -604,6 +628,9 @@ class SocketIO:
             client_js=find_client_js(
                 self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
             ),
+            request_timeout=self.server_options["request_timeout"],
+            max_connections=self.server_options["max_connections"],
+            max_write_buffer=self.server_options["max_write_buffer"],
         )
         self._stop = asyncio.Event()
         try:
@@ -649,6 +676,7 @@ class SocketIO:
             ping_interval=opts["ping_interval"],
             ping_timeout=opts["ping_timeout"],
             max_http_buffer_size=opts["max_http_buffer_size"],
+            max_write_buffer=opts["max_write_buffer"],
             cors_allowed_origins=opts["cors_allowed_origins"],
             cors_credentials=opts["cors_credentials"],
             transports=tuple(opts["transports"]),

@@ -14,9 +14,13 @@ app = Flask(__name__)
 app.config["SECRET_KEY"] = "test"
 socketio = SocketIO(
     app,
+    logger=True,
     ping_interval=float(os.environ.get("PING_INTERVAL", "25")),
     ping_timeout=float(os.environ.get("PING_TIMEOUT", "20")),
     max_http_buffer_size=int(os.environ.get("MAX_BUFFER", "1000000")),
+    request_timeout=float(os.environ.get("REQUEST_TIMEOUT", "10")),
+    max_connections=int(os.environ["MAX_CONNECTIONS"]) if "MAX_CONNECTIONS" in os.environ else None,
+    max_write_buffer=int(os.environ.get("MAX_WRITE_BUFFER", str(1024 * 1024))),
 )
 log: list[dict] = []
 log_lock = threading.Lock()
@@ -65,6 +69,15 @@ def join(room):
 @socketio.on("to_room")
 def to_room(room, data):
     emit("room_message", data, to=room)
+
+
+@socketio.on("flood")
+def flood(room, count, size):
+    """Broadcast ``count`` messages of ``size`` bytes to ``room``, as fast as they go."""
+    payload = "x" * size
+    for n in range(count):
+        socketio.emit("flood", {"n": n, "pad": payload}, to=room)
+    return count
 
 
 @socketio.on("ask_client")

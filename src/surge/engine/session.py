@@ -65,10 +65,13 @@ class EngineSession:
         "_close_reason",
         "_events",
         "_outbox",
+        "_outbox_bytes",
         "_ping_due",
         "_pong_deadline",
         "b64",
+        "max_buffer",
         "max_payload",
+        "overflowed",
         "ping_interval",
         "ping_timeout",
         "poll_pending",
@@ -89,6 +92,7 @@ class EngineSession:
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
         max_payload: int = 1_000_000,
+        max_buffer: int = 1024 * 1024,
         b64: bool = False,
     ) -> None:
         self.sid = sid
@@ -102,6 +106,9 @@ class EngineSession:
         self.poll_pending = False
         self.upgrading = False
         self._outbox: list[EioPacket] = []
+        self._outbox_bytes = 0
+        self.max_buffer = max_buffer
+        self.overflowed = False  # closed because the client left more than max_buffer unread
         self._events: list[Event] = []
         self._pong_deadline: float | None = None
         self._close_reason = SERVER_DISCONNECT
@@ -188,9 +195,16 @@ class EngineSession:
     # -- output ------------------------------------------------------------
 
     def send(self, packet: EioPacket) -> None:
-        """Queue a packet for the client."""
-        if self.state is State.OPEN:
-            self._outbox.append(packet)
+        """Queue a packet for the client; one that leaves ``max_buffer`` bytes uncollected is closed."""
+        if self.state is not State.OPEN:
+            return
+        self._outbox.append(packet)
+        self._outbox_bytes += len(packet.data)
+        if self._outbox_bytes > self.max_buffer:
+            self.overflowed = True
+            self._outbox = []
+            self._outbox_bytes = 0
+            self._close(TRANSPORT_ERROR)
 
     def has_packets(self) -> bool:
         """Whether anything waits in the outbox."""
@@ -199,6 +213,7 @@ class EngineSession:
     def packets_to_send(self) -> list[EioPacket]:
         """Drain the outbox; handing out the CLOSE packet completes a closing session."""
         packets, self._outbox = self._outbox, []
+        self._outbox_bytes = 0
         if self.state is State.CLOSING:
             self._close(self._close_reason)
         return packets

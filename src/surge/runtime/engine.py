@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from surge.engine.outgoing import Outgoing
-from surge.engine.session import TRANSPORT_ERROR, EngineSession, MessageReceived, State
+from surge.engine.session import PING_TIMEOUT, TRANSPORT_ERROR, EngineSession, MessageReceived, State
 from surge.protocol import eio, jsoncodec, wsframe
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
@@ -193,6 +193,7 @@ class EngineServer:
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
         max_http_buffer_size: int = 1_000_000,
+        max_write_buffer: int = 1024 * 1024,
         cors_allowed_origins: Origins = None,
         cors_credentials: bool = True,
         transports: tuple[str, ...] = ("polling", "websocket"),
@@ -203,6 +204,7 @@ class EngineServer:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self.max_http_buffer_size = max_http_buffer_size
+        self.max_write_buffer = max_write_buffer
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.transports = transports
@@ -334,6 +336,7 @@ class EngineServer:
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             max_payload=self.max_http_buffer_size,
+            max_buffer=self.max_write_buffer,
             b64=b64,
         )
         conn = EngineConnection(self, session, environ)
@@ -350,6 +353,12 @@ class EngineServer:
     def session_closed(self, conn: EngineConnection, reason: str) -> None:
         if self.sessions.pop(conn.sid, None) is None:
             return
+        if reason == PING_TIMEOUT:
+            log.info("closing session %s: ping timeout", conn.sid)
+        if conn.session.overflowed:
+            log.warning(
+                "closing session %s: more than %d bytes queued and not collected", conn.sid, conn.session.max_buffer
+            )
         if conn.timer is not None:
             conn.timer.cancel()
         self.app.engine_closed(conn, reason)

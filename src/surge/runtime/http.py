@@ -8,6 +8,11 @@ a :class:`~surge.runtime.websocket.WebSocketChannel`.
 
 Requests on one connection are answered in order (HTTP/1.1 §6.3.2): a request
 that arrives while another is being answered waits its turn.
+
+Limits, all enforced before anything is buffered: header count and size (431),
+body size by Content-Length or as it streams in (413), the time a request may
+take to arrive (slowloris) and to stay idle between keep-alive requests, and
+the bytes a client may leave unread (see :meth:`HttpProtocol.write`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ log = logging.getLogger("surge.runtime")
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 64 * 1024
 MAX_PIPELINED = 16
+WRITE_HIGH_WATER = 64 * 1024
 
 
 class Request:
@@ -88,6 +94,8 @@ class HttpProtocol(asyncio.Protocol):
         self._on_lost: list[Any] = []
         self.write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self.congested = False
 
     # -- asyncio callbacks -----------------------------------------------------
 
@@ -96,11 +104,22 @@ class HttpProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.peer = (str(peer[0]), int(peer[1]))
-        self.server.connections.add(self)
+        server = self.server
+        if server.max_connections is not None and len(server.connections) >= server.max_connections:
+            server.refused_connection(self.peer)
+            self.closed = True
+            transport.close()
+            return
+        server.connections.add(self)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)  # type: ignore[attr-defined]
+        self._arm(server.request_timeout, "request not received in time")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         self.server.connections.discard(self)
+        if self.congested:
+            self.server.congestion(self, False)
         if self.ws is not None:
             self.ws.connection_lost()
         callbacks, self._on_lost = self._on_lost, []
@@ -115,6 +134,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if self.congested:
+            self.server.congestion(self, False)
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -129,6 +150,7 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade as upgrade:
             request = self._request
             self._request = None
+            self._disarm()
             if request is not None and not self._too_large:
                 request.upgrade = True
                 self.server.engine.handle_upgrade(request, self, data[upgrade.args[0] :])
@@ -141,6 +163,7 @@ class HttpProtocol(asyncio.Protocol):
     # -- httptools callbacks ---------------------------------------------------
 
     def on_message_begin(self) -> None:
+        self._arm(self.server.request_timeout, "request not received in time")
         self._request = Request()
         self._header_bytes = 0
         self._too_large = False
@@ -169,6 +192,14 @@ class HttpProtocol(asyncio.Protocol):
         request.method = self.parser.get_method().decode("ascii")
         request.version = self.parser.get_http_version()
         request.keep_alive = self.parser.should_keep_alive()
+        if self._too_large:
+            self.respond_error(431, "Request Header Fields Too Large")
+            return
+        length = request.header("content-length")
+        if length is not None and length.isdigit() and int(length) > self.server.max_body_size(request):
+            # Refused before a byte of the body is read; the connection cannot be reused.
+            self._too_large = True
+            self.respond_error(413, "Payload Too Large")
 
     def on_body(self, body: bytes) -> None:
         request = self._request
@@ -184,6 +215,9 @@ class HttpProtocol(asyncio.Protocol):
         if request is None or self.parser.should_upgrade():
             return
         self._request = None
+        self._disarm()
+        if self.closed:
+            return
         if self._too_large:
             status = 431 if self._header_bytes > MAX_HEADER_BYTES or len(request.headers) >= MAX_HEADERS else 413
             self.respond_error(status, HTTPStatus(status).phrase)
@@ -216,6 +250,8 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = False
         if self._queue:
             self._next_request()
+        elif self._request is None:
+            self._arm(self.server.keep_alive_timeout, None)
 
     def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None:
         """Answer ``request`` with a complete response, honouring keep-alive."""
@@ -230,9 +266,23 @@ class HttpProtocol(asyncio.Protocol):
         )
 
     def write(self, data: bytes) -> None:
-        """Write part of a streamed response."""
-        if not self.closed and self.transport is not None:
-            self.transport.write(data)
+        """Write to the client.
+
+        Past the high-water mark the transport is paused (see :meth:`drain`); past
+        ``max_write_buffer`` bytes the connection is congested: the server holds
+        back emitting threads until it drains, and drops it if it is still
+        congested after the heartbeat window (:meth:`HttpServer.congestion`).
+        """
+        transport = self.transport
+        if self.closed or transport is None:
+            return
+        transport.write(data)
+        if (
+            self.write_paused
+            and not self.congested
+            and transport.get_write_buffer_size() > self.server.max_write_buffer
+        ):
+            self.server.congestion(self, True)
 
     def finish_streamed(self, keep_alive: bool) -> None:
         """The streamed response is complete."""
@@ -261,7 +311,33 @@ class HttpProtocol(asyncio.Protocol):
             self._on_lost.append(callback)
 
     def close(self) -> None:
-        """Close the connection now."""
+        """Close the connection now; unread output is discarded if the client is not reading."""
         if not self.closed and self.transport is not None:
             self.closed = True
-            self.transport.close()
+            if self.write_paused:
+                self.transport.abort()  # close() would hold the buffer until a reader that never comes
+            else:
+                self.transport.close()
+
+    # -- timeouts --------------------------------------------------------------------
+
+    def _arm(self, seconds: float, reason: str | None) -> None:
+        """(Re)start the one timer: a request must arrive, or an idle connection ends."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.loop.call_later(seconds, self._timed_out, reason)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self, reason: str | None) -> None:
+        self._timer = None
+        if self.closed or self.ws is not None or self._busy:
+            return
+        if reason is None:  # an idle keep-alive connection
+            self.close()
+            return
+        log.info("closing connection from %s: %s", self.peer[0], reason)
+        self.respond_error(408, "Request Timeout")

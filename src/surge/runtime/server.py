@@ -42,6 +42,10 @@ class HttpServer:
         port: int = 5000,
         max_wsgi_body: int = 100 * 1024 * 1024,
         client_js: Path | None = None,
+        request_timeout: float = 10.0,
+        keep_alive_timeout: float = 75.0,
+        max_connections: int | None = None,
+        max_write_buffer: int = 1024 * 1024,
     ) -> None:
         self.loop = loop
         self.engine = engine
@@ -50,6 +54,15 @@ class HttpServer:
         self.host = host
         self.port = port
         self.max_wsgi_body = max_wsgi_body
+        self.request_timeout = request_timeout
+        self.keep_alive_timeout = keep_alive_timeout
+        self.max_connections = max_connections
+        self.max_write_buffer = max_write_buffer
+        self._refused_logged = 0.0
+        # Set while no connection is congested; emitting threads wait on it (see congestion()).
+        self.uncongested = threading.Event()
+        self.uncongested.set()
+        self._congested: set[HttpProtocol] = set()
         self.connections: set[HttpProtocol] = set()
         self._client_js_paths = {self.path + "socket.io.js", self.path + "socket.io.min.js"}
         self._client_js: tuple[bytes, str] | None = None
@@ -57,6 +70,47 @@ class HttpServer:
             body = client_js.read_bytes()  # read once: the loop thread must not block on files
             self._client_js = (body, f'"{zlib.crc32(body):08x}"')
         self._server: asyncio.Server | None = None
+
+    def refused_connection(self, peer: tuple[str, int]) -> None:
+        """Log (at most once a minute) that ``max_connections`` turned a client away."""
+        now = self.loop.time()
+        if now - self._refused_logged >= 60:
+            self._refused_logged = now
+            log.warning(
+                "refusing connections: %d open (max_connections); first refused: %s", self.max_connections, peer[0]
+            )
+
+    def congestion(self, proto: HttpProtocol, congested: bool) -> None:
+        """A connection went over ``max_write_buffer`` unread bytes, or came back under.
+
+        While any connection is congested, threads that emit wait (flow control:
+        memory stays bounded however fast a handler produces).  A connection
+        still congested after the heartbeat window (``ping_interval +
+        ping_timeout``) is dropped with a log line, so one client that never
+        reads holds the others back for that long at most.
+        """
+        proto.congested = congested
+        if congested:
+            self._congested.add(proto)
+            self.uncongested.clear()
+            window = self.engine.ping_interval + self.engine.ping_timeout
+            self.loop.call_later(window, self._drop_if_congested, proto, window)
+        else:
+            self._congested.discard(proto)
+            if not self._congested:
+                self.uncongested.set()
+
+    def _drop_if_congested(self, proto: HttpProtocol, window: float) -> None:
+        if proto.congested and not proto.closed:
+            log.warning(
+                "dropping client %s:%s: over %d bytes of output unread for %.0f s",
+                proto.peer[0],
+                proto.peer[1],
+                self.max_write_buffer,
+                window,
+            )
+            proto.close()
+            self.congestion(proto, False)
 
     def is_engine_path(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]
