@@ -22,8 +22,8 @@ demo: setup
 	PORT=$(PORT) $(BIN)/python examples/echo/app.py
 
 lint: setup
-	$(BIN)/ruff check src tests examples bench
-	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/ruff check src tests examples bench fuzz
+	$(BIN)/ruff format --check src tests examples bench fuzz
 	$(BIN)/mypy
 
 test: lint

@@ -63,8 +63,17 @@ class WebSocketChannel:
         self._flush()
 
     def _deliver(self, data: bytes, is_text: bool) -> None:
-        # websockets has already checked that text frames are valid UTF-8 (1007).
-        self.on_message(data.decode() if is_text else data)
+        if is_text:
+            try:
+                text = data.decode()
+            except UnicodeDecodeError:
+                # RFC 6455 §8.1: invalid UTF-8 in a text message fails the connection with 1007.
+                log.info("websocket from %s closed: invalid UTF-8 in a text message", self.http.peer[0])
+                self.close(1007, "invalid UTF-8")
+                return
+            self.on_message(text)
+        else:
+            self.on_message(data)
 
     def _flush(self) -> None:
         protocol = self.protocol
