@@ -71,6 +71,11 @@ def to_room(room, data):
     emit("room_message", data, to=room)
 
 
+@socketio.on("explode")
+def explode():
+    raise RuntimeError("handler failed on purpose")
+
+
 @socketio.on("flood")
 def flood(room, count, size):
     """Broadcast ``count`` messages of ``size`` bytes to ``room``, as fast as they go."""

@@ -215,3 +215,18 @@ def test_a_client_that_never_reads_costs_bounded_memory(server: ServerProcess) -
         assert peak - baseline < 8 * 1024, (baseline, peak)  # KiB: the buffer limit plus allocator slack
         slow.close()
     assert_still_serving(server)
+
+
+def test_a_handler_that_raises_is_logged_and_the_connection_stays(server: ServerProcess) -> None:
+    with sio_client(server) as ws:
+        ws.send("40")  # already connected: ignored
+        ws.send('427["explode"]')
+        ws.send('428["echo","after"]')
+        assert recv(ws) == '438["after"]'  # no ack for the failed event; the connection is fine
+        sid_line = re.search(r"error in handler for event 'explode' \(sid (\S+), namespace /\)", server.output())
+        deadline = time.monotonic() + 5
+        while sid_line is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            sid_line = re.search(r"error in handler for event 'explode' \(sid (\S+), namespace /\)", server.output())
+        assert sid_line is not None
+        assert "RuntimeError: handler failed on purpose" in server.output()

@@ -1,0 +1,64 @@
+"""The elastic worker pool: grows when every worker is busy, up to its bound; idle workers retire."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from surge.runtime.pool import WorkerPool
+
+
+def test_grows_so_a_blocked_job_never_starves_the_next() -> None:
+    pool = WorkerPool(max_workers=10, idle_timeout=5)
+    release = threading.Event()
+    done = threading.Event()
+    pool.submit(release.wait)
+    pool.submit(done.set)
+    assert done.wait(2)  # ran although the first job still blocks its thread
+    assert pool.size == 2
+    release.set()
+    pool.shutdown()
+
+
+def test_bounded_by_max_workers() -> None:
+    pool = WorkerPool(max_workers=2, idle_timeout=5)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def block() -> None:
+        started.release()
+        release.wait()
+
+    for _ in range(3):
+        pool.submit(block)
+    assert started.acquire(timeout=2) and started.acquire(timeout=2)
+    assert not started.acquire(timeout=0.3)  # the third waits for a free worker
+    assert pool.size == 2
+    release.set()
+    assert started.acquire(timeout=2)
+    pool.shutdown()
+
+
+def test_idle_workers_retire() -> None:
+    pool = WorkerPool(max_workers=4, idle_timeout=0.2)
+    done = threading.Event()
+    pool.submit(done.set)
+    assert done.wait(2)
+    deadline = time.monotonic() + 3
+    while pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.size == 0
+
+
+def test_a_failing_job_is_logged_and_the_worker_lives(caplog) -> None:  # type: ignore[no-untyped-def]
+    pool = WorkerPool(max_workers=1, idle_timeout=5)
+    done = threading.Event()
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    pool.submit(fail)
+    pool.submit(done.set)
+    assert done.wait(2)
+    assert "unhandled error in worker thread" in caplog.text
+    pool.shutdown()
