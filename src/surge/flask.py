@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 from flask.ctx import RequestContext
@@ -35,6 +35,9 @@ from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WsgiRunner
 from surge.server.core import SioServer, SioSocket
+
+if TYPE_CHECKING:
+    from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
 
@@ -139,7 +142,7 @@ def _shallow_copy(obj: T) -> T:
 class _SocketState:
     """Per-socket data of the front."""
 
-    __slots__ = ("busy", "context", "queue", "session")
+    __slots__ = ("activity", "busy", "context", "queue", "session")
 
     def __init__(self) -> None:
         self.context: _SocketRequestContext | None = None  # the prototype of each handler call's context
@@ -147,6 +150,7 @@ class _SocketState:
         # async_handlers=False: a handler of this socket is running; the next ones wait here.
         self.busy = False
         self.queue: deque[Job] = deque()
+        self.activity: Activity | None = None  # a test client waits on its handlers through this
 
 
 class SocketIO:
@@ -168,6 +172,8 @@ class SocketIO:
         self._stop: asyncio.Event | None = None
         self._loop_thread: int | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
+        self.engine: EngineServer | None = None
+        self._activities: dict[str, Activity] = {}  # test clients' Engine.IO sid -> their handlers at work
         if app is not None:
             self.init_app(app, **options)
 
@@ -279,6 +285,7 @@ class SocketIO:
 
     def handle_connect(self, socket: SioSocket, auth: Any) -> None:
         socket.state = _SocketState()
+        socket.state.activity = self._activities.get(socket.eio_sid)
         found = self._find(socket.namespace, "connect")
         if found is None:
             assert self.sio is not None
@@ -356,6 +363,9 @@ class SocketIO:
 
     def _start(self, job: Job) -> None:
         assert self.loop is not None and self.pool is not None
+        state: _SocketState | None = job[0].state
+        if state is not None and state.activity is not None:
+            state.activity.begin()
         if job[3]:
             self.loop.create_task(self._run_async(*job))
         else:
@@ -366,7 +376,11 @@ class SocketIO:
         if done is not None:
             done(socket, result, error)
         state: _SocketState | None = socket.state
-        if state is not None and state.busy:
+        if state is None:
+            return
+        if state.activity is not None:
+            state.activity.end()
+        if state.busy:
             if state.queue:
                 self._start(state.queue.popleft())
             else:
@@ -385,6 +399,8 @@ class SocketIO:
         state: _SocketState | None = socket.state
         if done is not None or (state is not None and state.busy):
             self.call_in_loop(self._finished, socket, done, result, error)
+        elif state is not None and state.activity is not None:
+            state.activity.end()
 
     async def _run_async(
         self,
@@ -652,6 +668,20 @@ class SocketIO:
         wsgi = getattr(self.app, "wsgi_app", None)
         return AsgiApp(self._start_core, self.server_options["path"], wsgi, other_asgi_app)
 
+    def test_client(
+        self,
+        app: flask.Flask,
+        namespace: str | None = None,
+        query_string: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: Any = None,
+        flask_test_client: Any = None,
+    ) -> SocketIOTestClient:
+        """A client for tests that drives this server in-process (see :mod:`surge.test_client`)."""
+        from surge.test_client import SocketIOTestClient
+
+        return SocketIOTestClient(app, self, namespace, query_string, headers, auth, flask_test_client)
+
     def _start_core(self, loop: asyncio.AbstractEventLoop) -> tuple[EngineServer, WorkerPool]:
         """Build the server core on ``loop`` (which runs in the calling thread)."""
         opts = self.server_options
@@ -670,7 +700,7 @@ class SocketIO:
             dumps=dumps,
             loads=loads,
         )
-        engine = EngineServer(
+        engine = self.engine = EngineServer(
             self.sio,
             loop,
             ping_interval=opts["ping_interval"],
@@ -688,6 +718,28 @@ class SocketIO:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""
         if self.loop is not None and self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
+
+
+class Activity:
+    """Counts the handlers at work for one test client, so it can wait until they are done."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def begin(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def end(self) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 class _AckWaiter:

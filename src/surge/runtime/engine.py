@@ -286,12 +286,20 @@ class EngineServer:
         if self.handle_websocket(request, proto.environ(request), accept, refuse) and rest:
             proto.data_received(rest)
 
-    def handle_websocket(self, request: Request, environ: dict[str, Any], accept: Accept, refuse: Refuse) -> bool:
+    def handle_websocket(
+        self,
+        request: Request,
+        environ: dict[str, Any],
+        accept: Accept,
+        refuse: Refuse,
+        opened: Callable[[EngineConnection], None] | None = None,
+    ) -> bool:
         """A WebSocket request under the Engine.IO path, whatever server carries it.
 
         ``accept(on_message, on_close)`` completes the handshake and returns the
-        channel; ``refuse(error, message)`` answers an error instead.  Returns
-        whether the WebSocket was accepted.
+        channel; ``refuse(error, message)`` answers an error instead; ``opened``
+        sees a new session before the application does.  Returns whether the
+        WebSocket was accepted.
         """
         origin = request.header("origin")
         if origin is not None and not self.origin_allowed(origin, request):
@@ -315,7 +323,7 @@ class EngineServer:
                 refuse(BAD_REQUEST, "Session already upgraded")
                 return False
         if conn is None:
-            conn = self._open(checked, "websocket", environ)
+            conn = self._open(checked, "websocket", environ, opened=opened)
             self._attach_ws(conn, accept)
             assert conn.ws is not None
             conn.ws.send(eio.encode_ws(conn.session.open_packet([]), conn.version))
@@ -326,7 +334,14 @@ class EngineServer:
 
     # -- sessions -------------------------------------------------------------------
 
-    def _open(self, version: int, transport: str, environ: dict[str, Any], b64: bool = False) -> EngineConnection:
+    def _open(
+        self,
+        version: int,
+        transport: str,
+        environ: dict[str, Any],
+        b64: bool = False,
+        opened: Callable[[EngineConnection], None] | None = None,
+    ) -> EngineConnection:
         sid = secrets.token_urlsafe(15)
         session = EngineSession(
             sid,
@@ -347,6 +362,8 @@ class EngineServer:
         deadline = session.next_deadline()
         assert deadline is not None
         conn.timer = self.loop.call_at(deadline, conn.on_timer)
+        if opened is not None:
+            opened(conn)
         self.app.engine_connected(conn)
         return conn
 

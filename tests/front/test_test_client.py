@@ -1,0 +1,142 @@
+"""The Flask-SocketIO-compatible test client, driving the real server core in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask, request, session
+
+from surge import ConnectionRefusedError, Namespace, SocketIO, emit, join_room, send
+
+app = Flask(__name__)
+app.config["SECRET_KEY"] = "test"
+socketio = SocketIO(app)
+
+
+@app.route("/login/<name>")
+def login(name: str) -> str:
+    session["user"] = name
+    return "ok"
+
+
+@socketio.on("connect")
+def connect(auth: Any) -> None:
+    if auth == {"refuse": True}:
+        raise ConnectionRefusedError("no")
+    emit("welcome", {"user": session.get("user"), "query": request.args.get("q")})
+
+
+@socketio.on("echo")
+def echo(*args: Any) -> Any:
+    return args
+
+
+@socketio.on("message")
+def message(data: Any) -> None:
+    send(data)
+
+
+@socketio.on("json")
+def json_message(data: Any) -> None:
+    send(data, json=True)
+
+
+@socketio.on("progress")
+def progress(steps: int) -> str:
+    for step in range(1, steps + 1):
+        emit("step", step)
+    return "done"
+
+
+@socketio.on("join")
+def join(room: str) -> None:
+    join_room(room)
+
+
+@socketio.on("to_room")
+def to_room(room: str, data: Any) -> None:
+    emit("room_message", data, to=room)
+
+
+@socketio.on("async_echo")
+async def async_echo(value: Any) -> Any:
+    return {"async": value}
+
+
+class Chat(Namespace):
+    def on_say(self, text: str) -> None:
+        self.emit("said", text)
+
+
+socketio.on_namespace(Chat("/chat"))
+
+
+def test_connect_and_what_the_connect_handler_emitted() -> None:
+    client = socketio.test_client(app, query_string="q=1")
+    assert client.is_connected()
+    assert client.get_received() == [{"name": "welcome", "args": [{"user": None, "query": "1"}], "namespace": "/"}]
+    assert client.get_received() == []
+    client.disconnect()
+    assert not client.is_connected()
+
+
+def test_refused_connection() -> None:
+    client = socketio.test_client(app, auth={"refuse": True})
+    assert not client.is_connected()
+
+
+def test_emit_with_callback_returns_the_ack() -> None:
+    client = socketio.test_client(app)
+    assert client.emit("echo", "a", callback=True) == "a"
+    assert client.emit("echo", "a", 1, b"\x00", callback=True) == ["a", 1, b"\x00"]
+    assert client.emit("async_echo", 5, callback=True) == {"async": 5}
+
+
+def test_emits_made_by_a_handler_are_received_when_emit_returns() -> None:
+    client = socketio.test_client(app)
+    client.get_received()
+    assert client.emit("progress", 3, callback=True) == "done"
+    assert [m["args"] for m in client.get_received()] == [[1], [2], [3]]
+
+
+def test_send_message_and_json() -> None:
+    client = socketio.test_client(app)
+    client.get_received()
+    client.send("hello")
+    client.send({"a": 1}, json=True)
+    assert client.get_received() == [
+        {"name": "message", "args": "hello", "namespace": "/"},
+        {"name": "json", "args": {"a": 1}, "namespace": "/"},
+    ]
+
+
+def test_rooms_between_two_test_clients() -> None:
+    a, b = socketio.test_client(app), socketio.test_client(app)
+    a.get_received()
+    b.get_received()
+    a.emit("join", "red")
+    b.emit("to_room", "red", {"x": 1})
+    assert a.get_received() == [{"name": "room_message", "args": [{"x": 1}], "namespace": "/"}]
+    assert b.get_received() == []
+
+
+def test_class_based_namespace() -> None:
+    client = socketio.test_client(app, namespace="/chat")
+    assert client.is_connected("/chat")
+    client.emit("say", "hi", namespace="/chat")
+    assert client.get_received("/chat") == [{"name": "said", "args": ["hi"], "namespace": "/chat"}]
+
+
+def test_flask_test_client_shares_the_session_cookie() -> None:
+    flask_client = app.test_client()
+    assert flask_client.get("/login/ada").data == b"ok"
+    client = socketio.test_client(app, flask_test_client=flask_client)
+    assert client.get_received()[0]["args"] == [{"user": "ada", "query": None}]
+
+
+def test_get_received_needs_a_connection() -> None:
+    client = socketio.test_client(app)
+    client.disconnect()
+    with pytest.raises(RuntimeError):
+        client.get_received()
