@@ -36,8 +36,13 @@ class ServerProcess:
         full_env = dict(os.environ, PORT=str(self.port), PYTHONUNBUFFERED="1", **(env or {}))
         self.log_path = Path(os.environ.get("SURGE_TEST_LOGS", "/tmp")) / f"surge-{script.stem}-{self.port}.log"
         self._log = self.log_path.open("w+b")
+        # A session of its own, so stop() also reaches a reloader's child process.
         self.proc = subprocess.Popen(
-            [sys.executable, str(script)], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+            [sys.executable, str(script)],
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -62,12 +67,16 @@ class ServerProcess:
 
     def stop(self) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # whatever the group still holds
+        except ProcessLookupError:
+            pass
         self._log.close()
         return self.proc.returncode
 

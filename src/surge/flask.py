@@ -598,24 +598,52 @@ class SocketIO:
         time.sleep(seconds)
 
     def run(
-        self, app: flask.Flask | None = None, host: str | None = None, port: int | None = None, **kwargs: Any
+        self,
+        app: flask.Flask | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        debug: bool | None = None,
+        use_reloader: bool | None = None,
+        reloader_options: dict[str, Any] | None = None,
+        log_output: bool | None = None,
+        allow_unsafe_werkzeug: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """Serve the Flask app and Socket.IO on one port until Ctrl-C."""
+        """Serve the Flask app and Socket.IO on one port until Ctrl-C.
+
+        ``debug=True`` turns on Flask's debug mode and its in-browser debugger for
+        the HTTP routes, and (unless ``use_reloader=False``) restarts the server
+        when a source file changes, as Flask-SocketIO does.
+        ``allow_unsafe_werkzeug`` is accepted for compatibility and not needed:
+        Surge's server is not Werkzeug's development server.
+        """
         app = app or self.app
         if app is None:
             raise ValueError("run() needs the Flask app")
         if self.app is None:
             self.init_app(app)
-        server_name = getattr(app, "config", {}).get("SERVER_NAME")
-        default_host, default_port = "127.0.0.1", 5000
-        if server_name and ":" in server_name:
-            default_port = int(server_name.rsplit(":", 1)[1])
-        host = host or default_host
+        unsupported = set(kwargs) & {"certfile", "keyfile", "ssl_context"}
+        if unsupported:
+            raise NotImplementedError(
+                f"{', '.join(sorted(unsupported))}: terminate TLS in a proxy (nginx, caddy) in front of Surge"
+            )
+        if kwargs:
+            log.warning("run(): ignoring options %s", ", ".join(sorted(kwargs)))
+        config = getattr(app, "config", {})
+        server_name = config.get("SERVER_NAME")
+        default_port = int(server_name.rsplit(":", 1)[1]) if server_name and ":" in server_name else 5000
+        host = host or "127.0.0.1"
         port = port or default_port
-        log_output = kwargs.pop("log_output", None)
+        if debug is None:
+            debug = bool(getattr(app, "debug", False))
+        if debug and isinstance(app, flask.Flask):
+            app.debug = True
+        if use_reloader is None:
+            use_reloader = debug
         if not logging.getLogger().handlers:
             logging.basicConfig(
-                level=logging.INFO if log_output or kwargs.get("debug") else logging.WARNING,
+                level=logging.INFO if log_output or debug else logging.WARNING,
                 format="%(asctime)s %(name)s %(levelname)s %(message)s",
             )
 
@@ -626,18 +654,36 @@ class SocketIO:
                 flush=True,
             )
 
-        self.serve(app, host, port, on_started=started)
+        def main() -> None:
+            self.serve(app, host, port, on_started=started, debugger=debug)
+
+        if use_reloader:
+            from werkzeug._reloader import run_with_reloader  # what Flask's own reloader runs
+
+            run_with_reloader(main, **(reloader_options or {}))
+        else:
+            main()
 
     def serve(
-        self, app: flask.Flask, host: str, port: int, on_started: Callable[[HttpServer], None] | None = None
+        self,
+        app: flask.Flask,
+        host: str,
+        port: int,
+        on_started: Callable[[HttpServer], None] | None = None,
+        debugger: bool = False,
     ) -> None:
         """Run the built-in server in this thread until :meth:`stop` or a signal."""
         loop = new_event_loop()
         engine, pool = self._start_core(loop)
+        wsgi_app = getattr(app, "wsgi_app", app)
+        if debugger:
+            from werkzeug.debug import DebuggedApplication
+
+            wsgi_app = DebuggedApplication(wsgi_app, evalex=True)
         self.http = HttpServer(
             loop,
             engine,
-            WsgiRunner(getattr(app, "wsgi_app", app), loop, pool),
+            WsgiRunner(wsgi_app, loop, pool),
             path=self.server_options["path"],
             host=host,
             port=port,
