@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
@@ -27,8 +28,14 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from surge.client_js import find_client_js
+from surge.engine.outgoing import Outgoing
 from surge.errors import ConnectionRefusedError, DisconnectedError
 from surge.protocol import jsoncodec
+from surge.protocol import sio as sio_codec
+from surge.protocol.errors import RemoteProtocolError
+from surge.protocol.sio import SioPacket, SioType
+from surge.queue import messages
+from surge.queue.messages import QueueMessage
 from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
@@ -37,6 +44,7 @@ from surge.runtime.wsgi import WsgiRunner
 from surge.server.core import SioServer, SioSocket
 
 if TYPE_CHECKING:
+    from surge.queue.redis_pubsub import RedisPublisher, RedisPubSub
     from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
@@ -173,6 +181,9 @@ class SocketIO:
         self._loop_thread: int | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
         self.engine: EngineServer | None = None
+        self._node = secrets.token_hex(8)  # this process on the message queue
+        self._queue: RedisPubSub | None = None
+        self._publisher: RedisPublisher | None = None
         self._activities: dict[str, Activity] = {}  # test clients' Engine.IO sid -> their handlers at work
         if app is not None:
             self.init_app(app, **options)
@@ -506,24 +517,124 @@ class SocketIO:
         skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
         if not include_self and flask.has_request_context() and getattr(flask.request, "sid", None):
             skip.append(flask.request.sid)  # type: ignore[attr-defined]
-        sio = self._server()
+        if self.loop is None and self._write_only_publisher() is not None:
+            if callback is not None:
+                raise ValueError("a write-only emitter cannot receive acks")
+            self._publish_directly("emit", namespace, to=to, skip=skip, data=[event, *args])
+            return
         if threading.get_ident() == self._loop_thread:
-            sio.emit(event, args, namespace, to, skip, callback)
+            self._emit_everywhere(event, args, namespace, to, skip, callback)
             return
         # Flow control for emitting threads: a bounded number of emits in flight to the
         # loop, and none while a client is over max_write_buffer (HttpServer.congestion),
         # so a handler that emits faster than clients read cannot grow memory.
+        self._server()
         self._in_flight.acquire()
-        self._loop_or_fail().call_soon_threadsafe(self._emit_in_loop, sio, event, args, namespace, to, skip, callback)
+        self._loop_or_fail().call_soon_threadsafe(self._emit_in_loop, event, args, namespace, to, skip, callback)
         http = self.http
         if http is not None and not http.uncongested.is_set():
             http.uncongested.wait()
 
-    def _emit_in_loop(self, sio: SioServer, *args: Any) -> None:
+    def _emit_in_loop(self, *args: Any) -> None:
         try:
-            sio.emit(*args)
+            self._emit_everywhere(*args)
         finally:
             self._in_flight.release()
+
+    def _emit_everywhere(
+        self, event: str, args: Any, namespace: str, to: Any, skip: list[str], callback: Handler | None
+    ) -> None:
+        """On the loop: deliver to this process's clients and, with a message queue, to the others'."""
+        sio = self._server()
+        local_sid = isinstance(to, str) and to in sio.sockets
+        if callback is not None or self._queue is None or local_sid:
+            sio.emit(event, args, namespace, to, skip, callback)
+            return
+        message = sio.encode_event(namespace, [event, *args])
+        sio.deliver(message, namespace, to, skip)
+        targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
+        self._queue.publish(
+            messages.encode(
+                QueueMessage(
+                    "emit", self._node, namespace, message.text, tuple(message.attachments), targets, tuple(skip)
+                )
+            )
+        )
+
+    # -- room operations, here or on the process that has the client (loop thread) ------------
+
+    def _room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
+        if self.loop is None and self._write_only_publisher() is not None:
+            self._publish_directly(kind, namespace, sid=sid, room=room)
+            return
+        self.call_in_loop(self._room_operation_in_loop, kind, namespace, sid, room)
+
+    def _room_operation_in_loop(self, kind: str, namespace: str, sid: str, room: str) -> None:
+        local = self._apply_room_operation(kind, namespace, sid, room)
+        if self._queue is not None and (kind == "close_room" or not local):
+            self._queue.publish(messages.encode(QueueMessage(kind, self._node, namespace, sid=sid, room=room)))
+
+    def _apply_room_operation(self, kind: str, namespace: str, sid: str, room: str) -> bool:
+        """Apply to this process's clients; returns whether ``sid`` is one of them."""
+        sio = self._server()
+        if kind == "close_room":
+            sio.close_room(room, namespace)
+            return True
+        if sid not in sio.sockets:
+            return False
+        if kind == "enter_room":
+            sio.enter_room(sid, room, namespace)
+        elif kind == "leave_room":
+            sio.leave_room(sid, room, namespace)
+        elif kind == "disconnect":
+            sio.disconnect(sid, namespace)
+        return True
+
+    def _queue_received(self, raw: bytes) -> None:
+        """A message from another process (loop thread)."""
+        try:
+            message = messages.decode(raw)
+        except RemoteProtocolError as exc:
+            log.warning("ignoring a message on the queue channel: %s", exc)
+            return
+        if message.node == self._node or self.sio is None:
+            return
+        if message.kind == "emit":
+            self.sio.deliver(Outgoing(message.packet, list(message.attachments)), message.ns, message.to, message.skip)
+        else:
+            self._apply_room_operation(message.kind, message.ns, message.sid, message.room)
+
+    # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
+
+    def _write_only_publisher(self) -> RedisPublisher | None:
+        url = self.server_options.get("message_queue")
+        if url is None:
+            return None
+        if self._publisher is None:
+            from surge.queue.redis_pubsub import RedisPublisher  # redis is needed only with a queue
+
+            channel = self.server_options.get("channel") or DEFAULTS["channel"]
+            self._publisher = RedisPublisher(url, channel)
+        return self._publisher
+
+    def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:
+        publisher = self._write_only_publisher()
+        assert publisher is not None
+        if kind == "emit":
+            to = fields.get("to")
+            text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
+            message = QueueMessage(
+                "emit",
+                self._node,
+                namespace,
+                text,
+                tuple(attachments),
+                None if to is None else ((to,) if isinstance(to, str) else tuple(to)),
+                tuple(fields.get("skip", ())),
+            )
+        else:
+            message = QueueMessage(kind, self._node, namespace, sid=fields.get("sid", ""), room=fields.get("room", ""))
+        publisher.publish(messages.encode(message))
 
     def send(
         self,
@@ -580,8 +691,8 @@ class SocketIO:
         return answer[0] if len(answer) == 1 else answer
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
-        """Remove every client from ``room``."""
-        self.call_in_loop(self._server().close_room, room, namespace or "/")
+        """Remove every client from ``room`` (on every process, with a message queue)."""
+        self._room_operation("close_room", namespace or "/", room=room)
 
     def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread | None:
         """Run ``target`` in a daemon thread (``async def`` targets run on the loop)."""
@@ -699,6 +810,9 @@ class SocketIO:
             serve(loop, self.http, on_started=on_started, stop_event=self._stop)
         finally:
             pool.shutdown()
+            if self._queue is not None:
+                loop.run_until_complete(self._queue.close())
+                self._queue = None
             loop.close()
             self.loop = None
             self.sio = None
@@ -746,6 +860,11 @@ class SocketIO:
             dumps=dumps,
             loads=loads,
         )
+        if opts["message_queue"]:
+            from surge.queue.redis_pubsub import RedisPubSub  # redis is needed only with a queue
+
+            self._queue = RedisPubSub(opts["message_queue"], opts["channel"], self._queue_received)
+            loop.call_soon(self._queue.start)
         engine = self.engine = EngineServer(
             self.sio,
             loop,
@@ -905,13 +1024,13 @@ def call(event: str, *args: Any, **kwargs: Any) -> Any:
 def join_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Put the sender (or ``sid``) in ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.call_in_loop(socketio._server().enter_room, sid or current_sid, room, namespace or current_ns)
+    socketio._room_operation("enter_room", namespace or current_ns, sid or current_sid, room)
 
 
 def leave_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Take the sender (or ``sid``) out of ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.call_in_loop(socketio._server().leave_room, sid or current_sid, room, namespace or current_ns)
+    socketio._room_operation("leave_room", namespace or current_ns, sid or current_sid, room)
 
 
 def close_room(room: str, namespace: str | None = None) -> None:
@@ -938,7 +1057,7 @@ def rooms(sid: str | None = None, namespace: str | None = None) -> list[str]:
 def disconnect(sid: str | None = None, namespace: str | None = None, silent: bool = False) -> None:
     """Disconnect the sender (or ``sid``)."""
     socketio, current_sid, current_ns = _current()
-    socketio.call_in_loop(socketio._server().disconnect, sid or current_sid, namespace or current_ns)
+    socketio._room_operation("disconnect", namespace or current_ns, sid or current_sid)
 
 
 class Namespace:
@@ -1013,11 +1132,11 @@ class Namespace:
 
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.call_in_loop(io._server().enter_room, sid, room, namespace or self.namespace)
+        io._room_operation("enter_room", namespace or self.namespace, sid, room)
 
     def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.call_in_loop(io._server().leave_room, sid, room, namespace or self.namespace)
+        io._room_operation("leave_room", namespace or self.namespace, sid, room)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         self._io().close_room(room, namespace or self.namespace)
@@ -1027,4 +1146,4 @@ class Namespace:
 
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.call_in_loop(io._server().disconnect, sid, namespace or self.namespace)
+        io._room_operation("disconnect", namespace or self.namespace, sid)

@@ -202,6 +202,27 @@ const scenarios = {
     return { sid, reason, elapsedMs: Date.now() - stoppedAt };
   },
 
+  // Clients on several servers of a cluster (opts.urls).  Prints {"ready": ...} once joined, then
+  // collects what arrives until a line comes on stdin, 600 ms more, and reports it.
+  async cluster() {
+    const urls = opts.urls;
+    const clients = [connect(urls[0], clientOpts), connect(urls[1], clientOpts), connect(urls[1], clientOpts)];
+    await Promise.all(clients.map(onceConnected));
+    const sids = [];
+    for (const c of clients) sids.push((await emitAck(c, 'join', 'room1'))[0]);
+    const got = clients.map(() => ({ room_message: [], dm: [], notice: [] }));
+    clients.forEach((c, i) => ['room_message', 'dm', 'notice'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(d))));
+    process.stdout.write(JSON.stringify({ ready: sids }) + '\n');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    const [a, b1] = clients;
+    if (opts.steps.includes('room')) a.emit('to_room', 'room1', { hello: 'cluster' });
+    if (opts.steps.includes('dm')) a.emit('dm', sids[1], 'psst');
+    if (opts.steps.includes('put')) { a.emit('put_in_room', sids[1], 'room2'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room2', 'only b1'); }
+    await new Promise((r) => setTimeout(r, opts.settle || 600));
+    clients.forEach((c) => c.disconnect());
+    return { sids, got };
+  },
+
   async rooms() {
     const a = connect(opts.url, clientOpts);
     const b = connect(opts.url, clientOpts);

@@ -293,25 +293,34 @@ class SioServer:
     ) -> None:
         """Emit ``event`` to a sid, a room or rooms (``to``), or the whole namespace."""
         data = [event, *args]
+        if callback is None:
+            self.deliver(self.encode_event(namespace, data), namespace, to, skip_sids)
+            return
+        targets = self._targets(namespace, to, skip_sids)
+        if len(targets) != 1:
+            raise ValueError("an emit with a callback must target exactly one client")
+        socket = targets[0]
+        socket.send(self._outgoing(SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback))))
+
+    def encode_event(self, namespace: str, data: list[Any]) -> Outgoing:
+        """An EVENT packet encoded once, for as many clients (and processes) as it goes to."""
+        return self._outgoing(SioPacket(SioType.EVENT, namespace, data))
+
+    def deliver(
+        self, message: Outgoing, namespace: str, to: str | Iterable[str] | None = None, skip_sids: Iterable[str] = ()
+    ) -> None:
+        """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
+        for socket in self._targets(namespace, to, skip_sids):
+            socket.send(message)
+
+    def _targets(self, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]) -> list[SioSocket]:
         rooms = self.namespaces.get(namespace)
         if rooms is None:
-            return
+            return []
         if to is None:
             skip = set(skip_sids)
-            targets = [s for sid, s in rooms.everyone.items() if sid not in skip]
-        else:
-            targets = rooms.members([to] if isinstance(to, str) else to, skip_sids)
-        if callback is not None:
-            if len(targets) != 1:
-                raise ValueError("an emit with a callback must target exactly one client")
-            socket = targets[0]
-            packet = SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback))
-            socket.send(self._outgoing(packet))
-            return
-        if targets:
-            message = self._outgoing(SioPacket(SioType.EVENT, namespace, data))
-            for socket in targets:
-                socket.send(message)
+            return [s for sid, s in rooms.everyone.items() if sid not in skip]
+        return rooms.members([to] if isinstance(to, str) else to, skip_sids)
 
     def send_ack(self, socket: SioSocket, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack request ``ack_id``."""

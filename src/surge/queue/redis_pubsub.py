@@ -1,0 +1,162 @@
+"""Redis pub/sub between Surge processes (queue layer, asyncio and a blocking publisher).
+
+:class:`RedisPubSub` runs on a server's event loop: one task listens on the
+channel, one publishes in order.  When Redis goes away both reconnect with
+backoff and log it.  Messages published meanwhile wait in a buffer for up to
+``buffer_seconds`` (default 30 s; at most ``buffer_limit`` messages); older
+ones are dropped with an error log, never silently.  Once Redis answers again
+the buffer is published after ``BACKOFF_MAX`` seconds: Redis keeps no message
+for a subscriber that is not connected, and by then every process's listener,
+retrying at least that often, has subscribed again.
+
+:class:`RedisPublisher` is the blocking publisher of a write-only emitter
+(``SocketIO(message_queue=...)`` without an app, e.g. in a Celery worker): it
+retries for up to ``buffer_seconds`` and then raises ``ConnectionError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+import redis
+import redis.asyncio as aioredis
+
+log = logging.getLogger("surge.queue")
+
+BACKOFF_FIRST = 0.2
+BACKOFF_MAX = 5.0
+
+
+class RedisPubSub:
+    """Publish to and listen on one Redis channel from the event loop."""
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        on_message: Callable[[bytes], None],
+        *,
+        buffer_seconds: float = 30.0,
+        buffer_limit: int = 10_000,
+    ) -> None:
+        self.url = url
+        self.channel = channel
+        self.on_message = on_message
+        self.buffer_seconds = buffer_seconds
+        self.buffer_limit = buffer_limit
+        self._pending: deque[tuple[float, bytes]] = deque()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.subscribed = asyncio.Event()
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._publish())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def publish(self, data: bytes) -> None:
+        """Queue ``data`` for the channel (loop thread; never blocks)."""
+        if len(self._pending) >= self.buffer_limit:
+            self._pending.popleft()
+            log.error("message queue buffer full (%d messages): dropped the oldest message", self.buffer_limit)
+        self._pending.append((time.monotonic(), data))
+        self._wake.set()
+
+    async def _publish(self) -> None:
+        client = aioredis.Redis.from_url(self.url)
+        backoff = BACKOFF_FIRST
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending:
+                    _, data = self._pending[0]
+                    try:
+                        if backoff > BACKOFF_FIRST:  # recovering from an outage
+                            await client.ping()
+                            log.warning(
+                                "Redis is back; publishing %d buffered message(s) in %.0f s",
+                                len(self._pending),
+                                BACKOFF_MAX,
+                            )
+                            await asyncio.sleep(BACKOFF_MAX)
+                            backoff = BACKOFF_FIRST
+                        await client.publish(self.channel, data)
+                    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                        self._expire()
+                        log.warning(
+                            "cannot publish to Redis (%s); %d message(s) waiting, retrying in %.1f s",
+                            exc,
+                            len(self._pending),
+                            backoff,
+                        )
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, BACKOFF_MAX)
+                        continue
+                    self._pending.popleft()
+        finally:
+            await client.aclose()
+
+    def _expire(self) -> None:
+        deadline = time.monotonic() - self.buffer_seconds
+        dropped = 0
+        while self._pending and self._pending[0][0] < deadline:
+            self._pending.popleft()
+            dropped += 1
+        if dropped:
+            log.error("Redis unreachable for over %.0f s: dropped %d queued message(s)", self.buffer_seconds, dropped)
+
+    async def _listen(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            client = aioredis.Redis.from_url(self.url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                if backoff > BACKOFF_FIRST:
+                    log.warning("reconnected to Redis; listening on %r again", self.channel)
+                backoff = BACKOFF_FIRST
+                self.subscribed.set()
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.on_message(message["data"])
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                self.subscribed.clear()
+                log.warning("lost the Redis subscription (%s); reconnecting in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+            finally:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await client.aclose()
+
+
+class RedisPublisher:
+    """Blocking publisher for a write-only emitter."""
+
+    def __init__(self, url: str, channel: str, *, buffer_seconds: float = 30.0) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.channel = channel
+        self.buffer_seconds = buffer_seconds
+
+    def publish(self, data: bytes) -> None:
+        """Publish ``data``; retries while Redis is away, then raises ``ConnectionError``."""
+        deadline = time.monotonic() + self.buffer_seconds
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                self.client.publish(self.channel, data)
+                return
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if time.monotonic() + backoff > deadline:
+                    raise ConnectionError(f"message queue unreachable for {self.buffer_seconds:.0f} s: {exc}") from exc
+                log.warning("cannot publish to Redis (%s); retrying in %.1f s", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)

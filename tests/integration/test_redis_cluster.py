@@ -1,0 +1,178 @@
+"""Several Surge processes act as one through a real Redis, with official npm clients on different processes."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import redis
+
+from surge import SocketIO
+from tests.conftest import APPS, PEERS, ServerProcess, free_port
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port (it can be killed and restarted)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (.ci/run installs it)"
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def shared_redis_url() -> str | None:
+    """The machine's Redis on 127.0.0.1:6379 when it runs."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        redis.Redis(port=6379).ping()
+    except (OSError, redis.RedisError):
+        return None
+    return "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    url = shared_redis_url()
+    if url is not None:
+        yield url
+        return
+    server = RedisServer()
+    yield server.url
+    server.stop()
+
+
+@contextmanager
+def cluster(url: str, count: int = 2) -> Iterator[tuple[list[ServerProcess], str]]:
+    channel = "surge-test-" + secrets.token_hex(4)
+    servers = [ServerProcess(APPS / "cluster_app.py", {"REDIS_URL": url, "CHANNEL": channel}) for _ in range(count)]
+    try:
+        time.sleep(0.5)  # let every process subscribe
+        yield servers, channel
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def run_cluster_clients(
+    urls: list[str], steps: list[str], during: Callable[[list[str]], None] = lambda sids: None, settle: int = 600
+) -> dict[str, Any]:
+    """Clients: one on urls[0], two on urls[1]; ``during(sids)`` runs once they have joined room1."""
+    opts = {"scenario": "cluster", "version": 4, "urls": urls, "steps": steps, "settle": settle, "timeout": 40000}
+    proc = subprocess.Popen(
+        ["node", str(PEERS / "scenario.js"), json.dumps(opts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PEERS,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    ready = json.loads(proc.stdout.readline())
+    assert "ready" in ready, ready
+    during(ready["ready"])
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    out, _ = proc.communicate(timeout=60)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    assert "error" not in result, result
+    return result
+
+
+def test_room_broadcast_reaches_every_member_on_every_process_once(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["room"])
+    assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+
+
+def test_private_message_to_a_client_of_another_process(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["dm"])
+    sender = result["sids"][0]
+    assert [g["dm"] for g in result["got"]] == [[], [{"from": sender, "data": "psst"}], []]
+
+
+def test_join_room_for_a_client_of_another_process(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["put"])
+    assert [g["room_message"] for g in result["got"]] == [[], ["only b1"], []]
+
+
+def test_write_only_emitter_from_another_process(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, channel):
+        emitter = SocketIO(message_queue=redis_url, channel=channel)
+
+        def push(sids: list[str]) -> None:
+            emitter.emit("notice", {"to": "room"}, to="room1")
+            emitter.emit("notice", {"to": "one"}, to=sids[2])
+
+        result = run_cluster_clients([s.url for s in servers], [], push)
+    assert [g["notice"] for g in result["got"]] == [[{"to": "room"}], [{"to": "room"}], [{"to": "room"}, {"to": "one"}]]
+
+
+def test_garbage_and_pickles_on_the_channel_are_ignored_with_a_log_line(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, channel):
+        client = redis.Redis.from_url(redis_url)
+        client.publish(channel, pickle.dumps({"kind": "emit"}))
+        client.publish(channel, b"not json")
+        client.publish(channel, json.dumps({"v": 99, "kind": "emit"}))
+        result = run_cluster_clients([s.url for s in servers], ["room"])  # and the cluster still works
+        for server in servers:
+            deadline = time.monotonic() + 5
+            while server.output().count("ignoring a message on the queue channel") < 3:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.05)
+    assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+
+
+def test_redis_restart_loses_nothing_buffered() -> None:
+    """Emits made while Redis is down reach the other process's clients once it is back (README promise)."""
+    own = RedisServer()
+    restarter = threading.Timer(2.0, own.start)
+    try:
+        with cluster(own.url) as (servers, _):
+
+            def outage(sids: list[str]) -> None:
+                own.stop()
+                restarter.start()
+
+            # The room emit happens while Redis is down; the clients stay 12 s to see it arrive.
+            result = run_cluster_clients([s.url for s in servers], ["room"], outage, settle=12000)
+            assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+            assert "lost the Redis subscription" in servers[1].output()
+            assert "Redis is back; publishing 1 buffered message(s)" in servers[0].output()
+    finally:
+        restarter.join()
+        own.stop()
