@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 TESTS = Path(__file__).parent
 PEERS = TESTS / "peers"
@@ -79,6 +81,60 @@ class ServerProcess:
             pass
         self._log.close()
         return self.proc.returncode
+
+
+class RedisServer:
+    """A redis-server of the test's own, on a free port (it can be killed and restarted)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (.ci/run installs it)"
+        self.binary = binary
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+def shared_redis_url() -> str | None:
+    """The machine's Redis on 127.0.0.1:6379 when it runs."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        redis.Redis(port=6379).ping()
+    except (OSError, redis.RedisError):
+        return None
+    return "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    url = shared_redis_url()
+    if url is not None:
+        yield url
+        return
+    server = RedisServer()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -140,3 +140,17 @@ def test_get_received_needs_a_connection() -> None:
     client.disconnect()
     with pytest.raises(RuntimeError):
         client.get_received()
+
+
+def test_test_client_with_a_message_queue_configured(redis_url: str) -> None:
+    url = redis_url
+    queued_app = Flask("queued")
+    queued = SocketIO(queued_app, message_queue=url, channel="surge-test-client-queue")
+
+    @queued.on("shout")
+    def shout(data: Any) -> None:
+        queued.emit("heard", data)
+
+    client = queued.test_client(queued_app)
+    client.emit("shout", "hi")
+    assert client.get_received() == [{"name": "heard", "args": ["hi"], "namespace": "/"}]
