@@ -84,26 +84,27 @@ class ServerProcess:
 
 
 class RedisServer:
-    """A redis-server of the test's own, on a free port (it can be killed and restarted)."""
+    """A redis-server of the test's own, on a free port or a unix socket (it can be killed and restarted)."""
 
-    def __init__(self) -> None:
+    def __init__(self, unix_socket: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed (.ci/run installs it)"
         self.binary = binary
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.unix_socket = unix_socket
+        self.port = 0 if unix_socket else free_port()
+        self.url = f"unix://{unix_socket}" if unix_socket else f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
+        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if self.unix_socket:
+            args += ["--unixsocket", str(self.unix_socket)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
-                redis.Redis(port=self.port).ping()
+                redis.Redis.from_url(self.url).ping()
                 return
             except redis.ConnectionError:
                 assert time.monotonic() < deadline, "redis-server did not start"

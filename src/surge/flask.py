@@ -28,11 +28,9 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 from surge.client_js import find_client_js
-from surge.engine.outgoing import Outgoing
 from surge.errors import ConnectionRefusedError, DisconnectedError
 from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
-from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioPacket, SioType
 from surge.queue import messages
 from surge.queue.messages import QueueMessage
@@ -41,6 +39,7 @@ from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WsgiRunner
+from surge.server.cluster import Cluster
 from surge.server.core import SioServer, SioSocket
 
 if TYPE_CHECKING:
@@ -183,6 +182,7 @@ class SocketIO:
         self.engine: EngineServer | None = None
         self._node = secrets.token_hex(8)  # this process on the message queue
         self._queue: RedisPubSub | None = None
+        self.cluster: Cluster | None = None
         self._publisher: RedisPublisher | None = None
         self._activities: dict[str, Activity] = {}  # test clients' Engine.IO sid -> their handlers at work
         if app is not None:
@@ -334,8 +334,8 @@ class SocketIO:
         self._run(socket, event, fn, is_async, tuple(args), done)
 
     def handle_ack(self, socket: SioSocket, callback: Handler, args: list[Any]) -> None:
-        if isinstance(callback, _AckWaiter):
-            callback(*args)  # a call() waiting in some thread: no handler context needed
+        if getattr(callback, "runs_on_loop", False):
+            callback(*args)  # a call() waiting in some thread, or a relay to another process
             return
         self._run(socket, None, callback, inspect.iscoroutinefunction(callback), tuple(args), None, serial=False)
 
@@ -523,12 +523,12 @@ class SocketIO:
             self._publish_directly("emit", namespace, to=to, skip=skip, data=[event, *args])
             return
         if threading.get_ident() == self._loop_thread:
-            self._emit_everywhere(event, args, namespace, to, skip, callback)
+            self._cluster_or_fail().emit(event, args, namespace, to, skip, callback)
             return
         # Flow control for emitting threads: a bounded number of emits in flight to the
         # loop, and none while a client is over max_write_buffer (HttpServer.congestion),
         # so a handler that emits faster than clients read cannot grow memory.
-        self._server()
+        self._cluster_or_fail()
         self._in_flight.acquire()
         self._loop_or_fail().call_soon_threadsafe(self._emit_in_loop, event, args, namespace, to, skip, callback)
         http = self.http
@@ -537,72 +537,104 @@ class SocketIO:
 
     def _emit_in_loop(self, *args: Any) -> None:
         try:
-            self._emit_everywhere(*args)
+            self._cluster_or_fail().emit(*args)
         finally:
             self._in_flight.release()
 
-    def _emit_everywhere(
-        self, event: str, args: Any, namespace: str, to: Any, skip: list[str], callback: Handler | None
-    ) -> None:
-        """On the loop: deliver to this process's clients and, with a message queue, to the others'."""
-        sio = self._server()
-        local_sid = isinstance(to, str) and to in sio.sockets
-        if callback is not None or self._queue is None or local_sid:
-            sio.emit(event, args, namespace, to, skip, callback)
-            return
-        message = sio.encode_event(namespace, [event, *args])
-        sio.deliver(message, namespace, to, skip)
-        targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
-        self._queue.publish(
-            messages.encode(
-                QueueMessage(
-                    "emit", self._node, namespace, message.text, tuple(message.attachments), targets, tuple(skip)
-                )
-            )
-        )
-
-    # -- room operations, here or on the process that has the client (loop thread) ------------
+    # -- room operations, here or on the process that has the client ---------------------------
 
     def _room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
         if self.loop is None and self._write_only_publisher() is not None:
             self._publish_directly(kind, namespace, sid=sid, room=room)
             return
-        self.call_in_loop(self._room_operation_in_loop, kind, namespace, sid, room)
+        self.call_in_loop(self._cluster_or_fail().room_operation, kind, namespace, sid, room)
 
-    def _room_operation_in_loop(self, kind: str, namespace: str, sid: str, room: str) -> None:
-        local = self._apply_room_operation(kind, namespace, sid, room)
-        if self._queue is not None and (kind == "close_room" or not local):
-            self._queue.publish(messages.encode(QueueMessage(kind, self._node, namespace, sid=sid, room=room)))
+    def _cluster_or_fail(self) -> Cluster:
+        if self.cluster is None:
+            raise RuntimeError("the Socket.IO server is not running; call socketio.run(app)")
+        return self.cluster
 
-    def _apply_room_operation(self, kind: str, namespace: str, sid: str, room: str) -> bool:
-        """Apply to this process's clients; returns whether ``sid`` is one of them."""
-        sio = self._server()
-        if kind == "close_room":
-            sio.close_room(room, namespace)
-            return True
-        if sid not in sio.sockets:
-            return False
-        if kind == "enter_room":
-            sio.enter_room(sid, room, namespace)
-        elif kind == "leave_room":
-            sio.leave_room(sid, room, namespace)
-        elif kind == "disconnect":
-            sio.disconnect(sid, namespace)
-        return True
+    # -- cluster-wide operations (every process, with a message queue) ----------------------------
+
+    def sockets_join(self, room: str, to: str | list[str] | None = None, namespace: str | None = None) -> None:
+        """Put every client in ``to`` (a room, rooms, or None for all) in ``room``, on every process."""
+        self._sockets_operation("sockets_join", namespace, to, room)
+
+    def sockets_leave(self, room: str, to: str | list[str] | None = None, namespace: str | None = None) -> None:
+        """Take every client in ``to`` out of ``room``, on every process."""
+        self._sockets_operation("sockets_leave", namespace, to, room)
+
+    def disconnect_sockets(self, to: str | list[str] | None = None, namespace: str | None = None) -> None:
+        """Disconnect every client in ``to``, on every process."""
+        self._sockets_operation("disconnect_sockets", namespace, to)
+
+    def _sockets_operation(self, kind: str, namespace: str | None, to: Any, room: str = "") -> None:
+        if self.loop is None and self._write_only_publisher() is not None:
+            self._publish_directly(kind, namespace or "/", to=to, room=room)
+            return
+        self.call_in_loop(self._cluster_or_fail().sockets_operation, kind, namespace or "/", to, room)
+
+    def fetch_sockets(
+        self, to: str | list[str] | None = None, namespace: str | None = None, timeout: float = 5
+    ) -> list[dict[str, Any]]:
+        """The clients in ``to`` on every process, as ``{"sid", "rooms"}``; waits for every process's answer.
+
+        Blocks; call it from a ``def`` handler or a thread (``await fetch_sockets_async`` on the loop).
+        """
+        if threading.get_ident() == self._loop_thread:
+            raise RuntimeError("fetch_sockets() would block the event loop; await fetch_sockets_async()")
+        future = asyncio.run_coroutine_threadsafe(
+            self.fetch_sockets_async(to, namespace, timeout), self._loop_or_fail()
+        )
+        return future.result()
+
+    async def fetch_sockets_async(
+        self, to: str | list[str] | None = None, namespace: str | None = None, timeout: float = 5
+    ) -> list[dict[str, Any]]:
+        """:meth:`fetch_sockets` for ``async def`` code on the loop."""
+        cluster = self._cluster_or_fail()
+        namespace = namespace or "/"
+        found = cluster.local_sockets(namespace, to)
+        if self._queue is None:
+            return found
+        others = await self._queue.subscribers() - 1
+        if others <= 0:
+            return found
+        done = asyncio.get_running_loop().create_future()
+        answers: list[list[dict[str, Any]]] = []
+
+        def collect(sockets: list[dict[str, Any]]) -> None:
+            answers.append(sockets)
+            if len(answers) >= others and not done.done():
+                done.set_result(None)
+
+        fetch_id = cluster.request_sockets(namespace, to, collect)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            log.warning("fetch_sockets: %d of %d processes answered within %s s", len(answers), others, timeout)
+        finally:
+            cluster.fetches.pop(fetch_id, None)
+        for sockets in answers:
+            found.extend(sockets)
+        return found
 
     def _queue_received(self, raw: bytes) -> None:
-        """A message from another process (loop thread)."""
-        try:
-            message = messages.decode(raw)
-        except RemoteProtocolError as exc:
-            log.warning("ignoring a message on the queue channel: %s", exc)
+        if self.cluster is not None:
+            self.cluster.received(raw)
+
+    def _run_callback(self, callback: Handler, args: list[Any]) -> None:
+        """An ack from a client of another process: run the callback like a local one, in a worker."""
+        if getattr(callback, "runs_on_loop", False):
+            callback(*args)
             return
-        if message.node == self._node or self.sio is None:
-            return
-        if message.kind == "emit":
-            self.sio.deliver(Outgoing(message.packet, list(message.attachments)), message.ns, message.to, message.skip)
-        else:
-            self._apply_room_operation(message.kind, message.ns, message.sid, message.room)
+        assert self.pool is not None
+        self.pool.submit(self._call_with_app_context, callback, args)
+
+    def _call_with_app_context(self, callback: Handler, args: list[Any]) -> None:
+        assert self.app is not None
+        with self.app.app_context():
+            callback(*args)
 
     # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
 
@@ -620,20 +652,17 @@ class SocketIO:
     def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:
         publisher = self._write_only_publisher()
         assert publisher is not None
+        to = fields.get("to")
+        targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
         if kind == "emit":
-            to = fields.get("to")
             text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
             message = QueueMessage(
-                "emit",
-                self._node,
-                namespace,
-                text,
-                tuple(attachments),
-                None if to is None else ((to,) if isinstance(to, str) else tuple(to)),
-                tuple(fields.get("skip", ())),
+                "emit", self._node, namespace, text, tuple(attachments), targets, tuple(fields["skip"])
             )
         else:
-            message = QueueMessage(kind, self._node, namespace, sid=fields.get("sid", ""), room=fields.get("room", ""))
+            message = QueueMessage(
+                kind, self._node, namespace, to=targets, sid=fields.get("sid", ""), room=fields.get("room", "")
+            )
         publisher.publish(messages.encode(message))
 
     def send(
@@ -680,7 +709,7 @@ class SocketIO:
         if self.loop is not None and threading.get_ident() == self._loop_thread:
             raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
         waiter = _AckWaiter()
-        self.call_in_loop(self._server().emit, event, args, namespace or "/", to, (), waiter)
+        self.call_in_loop(self._cluster_or_fail().emit, event, args, namespace or "/", to, (), waiter)
         if not waiter.ready.wait(timeout):
             raise TimeoutError(f"no answer to {event!r} within {timeout} s")
         if waiter.answer is None:
@@ -865,6 +894,7 @@ class SocketIO:
 
             self._queue = RedisPubSub(opts["message_queue"], opts["channel"], self._queue_received)
             loop.call_soon(self._queue.start)
+        self.cluster = Cluster(self.sio, self._node, self._queue.publish if self._queue else None, self._run_callback)
         engine = self.engine = EngineServer(
             self.sio,
             loop,
@@ -911,6 +941,7 @@ class _AckWaiter:
     """The ack callback of a ``call()``: wakes the waiting thread with the answer or a cancel."""
 
     __slots__ = ("answer", "ready")
+    runs_on_loop = True  # thread-safe and needs no handler context
 
     def __init__(self) -> None:
         self.ready = threading.Event()

@@ -4,7 +4,7 @@ import os
 
 from flask import Flask, request
 
-from surge import SocketIO, emit, join_room
+from surge import SocketIO, call, emit, join_room
 
 app = Flask(__name__)
 socketio = SocketIO(app, message_queue=os.environ["REDIS_URL"], channel=os.environ["CHANNEL"], logger=True)
@@ -29,6 +29,37 @@ def dm(sid, data):
 @socketio.on("put_in_room")
 def put_in_room(sid, room):
     join_room(room, sid=sid)  # sid may be a client of another process
+
+
+@socketio.on("ask_other")
+def ask_other(sid):
+    """emit(callback=) to a client that may be on another process; the answer comes back here."""
+    asker = request.sid
+
+    def answered(*answer):
+        socketio.emit("answered", list(answer), to=asker)
+
+    emit("question", "from " + asker, to=sid, callback=answered)
+
+
+@socketio.on("call_other")
+def call_other(sid):
+    return call("question", "called", to=sid, timeout=5)
+
+
+@socketio.on("list_room")
+def list_room(room):
+    return sorted(s["sid"] for s in socketio.fetch_sockets(to=room))
+
+
+@socketio.on("move_room")
+def move_room(room_from, room_to):
+    socketio.sockets_join(room_to, to=room_from)
+
+
+@socketio.on("kick_room")
+def kick_room(room):
+    socketio.disconnect_sockets(to=room)
 
 
 if __name__ == "__main__":

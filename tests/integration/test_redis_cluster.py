@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -118,4 +119,40 @@ def test_redis_restart_loses_nothing_buffered() -> None:
             assert "Redis is back; publishing 1 buffered message(s)" in servers[0].output()
     finally:
         restarter.join()
+        own.stop()
+
+
+def test_ack_from_a_client_of_another_process(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["ask"])
+    # a (process 1) asked b1 (process 2); b1's ack reached the callback on process 1, which told a.
+    assert result["got"][0]["answered"] == [["answer from 1", "from " + result["sids"][0]]]
+
+
+def test_call_a_client_of_another_process(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["call"])
+    assert result["acks"]["call"] == ["answer from 2", "called"]  # call() returned both ack arguments
+
+
+def test_fetch_sockets_across_processes(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["fetch"])
+    assert result["acks"]["fetch"] == [sorted(result["sids"])]
+
+
+def test_sockets_join_and_disconnect_sockets_across_processes(redis_url: str) -> None:
+    with cluster(redis_url) as (servers, _):
+        result = run_cluster_clients([s.url for s in servers], ["move", "kick"])
+    assert [g["room_message"] for g in result["got"]] == [["in room3"]] * 3
+    assert [g["disconnect"] for g in result["got"]] == [["io server disconnect"]] * 3
+
+
+def test_redis_over_a_unix_socket(tmp_path: Path) -> None:
+    own = RedisServer(unix_socket=tmp_path / "redis.sock")
+    try:
+        with cluster(own.url) as (servers, _):
+            result = run_cluster_clients([s.url for s in servers], ["room"])
+        assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+    finally:
         own.stop()

@@ -210,17 +210,24 @@ const scenarios = {
     await Promise.all(clients.map(onceConnected));
     const sids = [];
     for (const c of clients) sids.push((await emitAck(c, 'join', 'room1'))[0]);
-    const got = clients.map(() => ({ room_message: [], dm: [], notice: [] }));
-    clients.forEach((c, i) => ['room_message', 'dm', 'notice'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(d))));
+    const got = clients.map(() => ({ room_message: [], dm: [], notice: [], answered: [], disconnect: [] }));
+    clients.forEach((c, i) => ['room_message', 'dm', 'notice', 'answered', 'disconnect'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(d))));
+    clients.forEach((c, i) => c.on('question', (q, cb) => cb('answer from ' + i, q)));
+    const acks = {};
     process.stdout.write(JSON.stringify({ ready: sids }) + '\n');
     await new Promise((resolve) => process.stdin.once('data', resolve));
     const [a, b1] = clients;
     if (opts.steps.includes('room')) a.emit('to_room', 'room1', { hello: 'cluster' });
     if (opts.steps.includes('dm')) a.emit('dm', sids[1], 'psst');
     if (opts.steps.includes('put')) { a.emit('put_in_room', sids[1], 'room2'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room2', 'only b1'); }
+    if (opts.steps.includes('ask')) a.emit('ask_other', sids[1]);
+    if (opts.steps.includes('call')) acks.call = await emitAck(a, 'call_other', sids[2]);
+    if (opts.steps.includes('fetch')) acks.fetch = await emitAck(a, 'list_room', 'room1');
+    if (opts.steps.includes('move')) { a.emit('move_room', 'room1', 'room3'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room3', 'in room3'); }
+    if (opts.steps.includes('kick')) a.emit('kick_room', 'room1');
     await new Promise((r) => setTimeout(r, opts.settle || 600));
     clients.forEach((c) => c.disconnect());
-    return { sids, got };
+    return { sids, got, acks };
   },
 
   async rooms() {

@@ -2,18 +2,25 @@
 
 Never pickle: a queue message is JSON, and anything that does not parse as one
 of the kinds below is refused with :class:`~surge.protocol.errors.RemoteProtocolError`
-(the listener logs and drops it).  Version 1::
+(the listener logs and drops it).  Every message has ``v`` (1), ``kind``,
+``node`` (the publishing process) and ``ns`` (the namespace).  Version 1::
 
-    {"v": 1, "kind": "emit", "node": "<publisher>", "ns": "/chat",
-     "packet": "<encoded Socket.IO packet>", "bin": ["<base64>", ...],
-     "to": ["room", ...] | null, "skip": ["sid", ...]}
-    {"v": 1, "kind": "enter_room" | "leave_room", "node": ..., "ns": ..., "sid": ..., "room": ...}
-    {"v": 1, "kind": "close_room", "node": ..., "ns": ..., "room": ...}
-    {"v": 1, "kind": "disconnect", "node": ..., "ns": ..., "sid": ...}
+    emit               packet, bin, to (rooms or null for all), skip, [ack_id]   an event; with ack_id the
+                                                                                  one client's ack comes back
+    callback           target, id, packet, bin       the ack for ack_id ``id``, to process ``target``
+    enter_room         sid, room                     put a client of any process in a room
+    leave_room         sid, room
+    disconnect         sid
+    close_room         room
+    sockets_join       to, room                      every client in ``to`` joins ``room``
+    sockets_leave      to, room
+    disconnect_sockets to
+    fetch              id, to                        which clients are in ``to``? every process answers
+    fetched            target, id, sockets           [{"sid": ..., "rooms": [...]}, ...]
 
-``packet`` is the Socket.IO packet as encoded once by the emitting process, so
-receivers forward it to their clients without decoding or encoding it again.
-``to: null`` means everyone in the namespace.
+``packet`` is a Socket.IO packet as encoded once by the emitting process (for
+``callback``, an ACK packet), so receivers forward it without re-encoding;
+binary attachments travel base64-encoded in ``bin``.
 """
 
 from __future__ import annotations
@@ -21,18 +28,44 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import b64decode, b64encode
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from surge.protocol.errors import RemoteProtocolError
 
 VERSION = 1
-KINDS = ("emit", "enter_room", "leave_room", "close_room", "disconnect")
+KINDS = (
+    "emit",
+    "callback",
+    "enter_room",
+    "leave_room",
+    "disconnect",
+    "close_room",
+    "sockets_join",
+    "sockets_leave",
+    "disconnect_sockets",
+    "fetch",
+    "fetched",
+)
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "emit": ("packet", "bin", "to", "skip", "id"),
+    "callback": ("target", "id", "packet", "bin"),
+    "enter_room": ("sid", "room"),
+    "leave_room": ("sid", "room"),
+    "disconnect": ("sid",),
+    "close_room": ("room",),
+    "sockets_join": ("to", "room"),
+    "sockets_leave": ("to", "room"),
+    "disconnect_sockets": ("to",),
+    "fetch": ("id", "to"),
+    "fetched": ("target", "id", "sockets"),
+}
+_OPTIONAL = {"emit": {"id", "skip", "bin"}, "callback": {"bin"}}
 
 
 @dataclass(frozen=True, slots=True)
 class QueueMessage:
-    """One message between processes; ``node`` is the publishing process's id."""
+    """One message between processes (fields as in the module docstring)."""
 
     kind: str
     node: str
@@ -40,28 +73,33 @@ class QueueMessage:
     packet: str = ""
     attachments: tuple[bytes, ...] = ()
     to: tuple[str, ...] | None = None
-    skip: tuple[str, ...] = field(default=())
+    skip: tuple[str, ...] = ()
     sid: str = ""
     room: str = ""
+    id: str = ""
+    target: str = ""
+    sockets: tuple[dict[str, Any], ...] = ()
 
 
 def encode(message: QueueMessage) -> bytes:
     """The JSON bytes of ``message``."""
     data: dict[str, Any] = {"v": VERSION, "kind": message.kind, "node": message.node, "ns": message.ns}
-    if message.kind == "emit":
-        data["packet"] = message.packet
-        data["bin"] = [b64encode(a).decode("ascii") for a in message.attachments]
-        data["to"] = list(message.to) if message.to is not None else None
-        data["skip"] = list(message.skip)
-    if message.kind in ("enter_room", "leave_room", "disconnect"):
-        data["sid"] = message.sid
-    if message.kind in ("enter_room", "leave_room", "close_room"):
-        data["room"] = message.room
+    for name in _FIELDS[message.kind]:
+        if name == "bin":
+            data["bin"] = [b64encode(a).decode("ascii") for a in message.attachments]
+        elif name in ("to", "skip"):
+            value = getattr(message, name)
+            data[name] = None if value is None else list(value)
+        elif name == "sockets":
+            data["sockets"] = list(message.sockets)
+        elif name == "id" and not message.id and message.kind == "emit":
+            continue
+        else:
+            data[name] = getattr(message, name)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _str(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
+def _str(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise RemoteProtocolError(f"queue message field {key!r} must be a string")
     return value
@@ -70,6 +108,16 @@ def _str(data: dict[str, Any], key: str) -> str:
 def _strings(value: Any, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RemoteProtocolError(f"queue message field {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def _sockets(value: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list):
+        raise RemoteProtocolError("queue message field 'sockets' must be a list")
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("sid"), str):
+            raise RemoteProtocolError("queue message socket entries need a sid")
+        _strings(item.get("rooms"), "rooms")
     return tuple(value)
 
 
@@ -83,25 +131,28 @@ def decode(raw: bytes | str) -> QueueMessage:
         raise RemoteProtocolError("queue message is not a JSON object")
     if data.get("v") != VERSION:
         raise RemoteProtocolError(f"unsupported queue message version {data.get('v')!r}")
-    kind = _str(data, "kind")
+    kind = _str(data.get("kind"), "kind")
     if kind not in KINDS:
         raise RemoteProtocolError(f"unknown queue message kind {kind!r}")
-    node, ns = _str(data, "node"), _str(data, "ns")
-    if kind == "emit":
-        try:
-            attachments = tuple(b64decode(a, validate=True) for a in _strings(data.get("bin", []), "bin"))
-        except (binascii.Error, ValueError) as exc:
-            raise RemoteProtocolError("queue message attachment is not base64") from exc
-        to = data.get("to")
-        return QueueMessage(
-            kind,
-            node,
-            ns,
-            packet=_str(data, "packet"),
-            attachments=attachments,
-            to=None if to is None else _strings(to, "to"),
-            skip=_strings(data.get("skip", []), "skip"),
-        )
-    sid = _str(data, "sid") if kind in ("enter_room", "leave_room", "disconnect") else ""
-    room = _str(data, "room") if kind in ("enter_room", "leave_room", "close_room") else ""
-    return QueueMessage(kind, node, ns, sid=sid, room=room)
+    fields: dict[str, Any] = {}
+    optional = _OPTIONAL.get(kind, set())
+    for name in _FIELDS[kind]:
+        if name not in data:
+            if name in optional:
+                continue
+            raise RemoteProtocolError(f"queue message {kind!r} lacks {name!r}")
+        value = data[name]
+        if name == "bin":
+            try:
+                fields["attachments"] = tuple(b64decode(a, validate=True) for a in _strings(value, "bin"))
+            except (binascii.Error, ValueError) as exc:
+                raise RemoteProtocolError("queue message attachment is not base64") from exc
+        elif name == "to":
+            fields["to"] = None if value is None else _strings(value, "to")
+        elif name == "skip":
+            fields["skip"] = _strings(value, "skip")
+        elif name == "sockets":
+            fields["sockets"] = _sockets(value)
+        else:
+            fields[name] = _str(value, name)
+    return QueueMessage(kind, _str(data.get("node"), "node"), _str(data.get("ns"), "ns"), **fields)

@@ -62,6 +62,17 @@ class RedisPubSub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def subscribers(self) -> int:
+        """How many processes listen on the channel (this one included); 1 when Redis cannot say."""
+        client = aioredis.Redis.from_url(self.url)
+        try:
+            counts = await client.pubsub_numsub(self.channel)
+            return int(counts[0][1]) if counts else 1
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            return 1
+        finally:
+            await client.aclose()
+
     def publish(self, data: bytes) -> None:
         """Queue ``data`` for the channel (loop thread; never blocks)."""
         if len(self._pending) >= self.buffer_limit:

@@ -296,7 +296,7 @@ class SioServer:
         if callback is None:
             self.deliver(self.encode_event(namespace, data), namespace, to, skip_sids)
             return
-        targets = self._targets(namespace, to, skip_sids)
+        targets = self.targets(namespace, to, skip_sids)
         if len(targets) != 1:
             raise ValueError("an emit with a callback must target exactly one client")
         socket = targets[0]
@@ -310,10 +310,10 @@ class SioServer:
         self, message: Outgoing, namespace: str, to: str | Iterable[str] | None = None, skip_sids: Iterable[str] = ()
     ) -> None:
         """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
-        for socket in self._targets(namespace, to, skip_sids):
+        for socket in self.targets(namespace, to, skip_sids):
             socket.send(message)
 
-    def _targets(self, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]) -> list[SioSocket]:
+    def targets(self, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]) -> list[SioSocket]:
         rooms = self.namespaces.get(namespace)
         if rooms is None:
             return []

@@ -1,0 +1,203 @@
+"""Server operations across processes (server layer; the queue transport is injected).
+
+:class:`Cluster` applies an operation to this process's clients and, when a
+message queue is configured (``publish`` is not None), tells the other
+processes through :mod:`surge.queue.messages`.  Without a queue it is the same
+operations on one process, so the front has one code path.  Runs on the loop
+thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from surge.engine.outgoing import Outgoing
+from surge.protocol import sio as sio_codec
+from surge.protocol.errors import RemoteProtocolError
+from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.queue import messages
+from surge.queue.messages import QueueMessage
+from surge.server.core import AckCallback, SioServer
+
+log = logging.getLogger("surge.queue")
+
+Publish = Callable[[bytes], None]
+RunCallback = Callable[[AckCallback, list[Any]], None]
+SocketInfo = dict[str, Any]
+
+
+def _targets(to: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    return None if to is None else ((to,) if isinstance(to, str) else tuple(to))
+
+
+class Cluster:
+    """Routes emits, room changes and queries to the clients of every process."""
+
+    def __init__(self, sio: SioServer, node: str, publish: Publish | None, run_callback: RunCallback) -> None:
+        self.sio = sio
+        self.node = node
+        self.publish = publish
+        self.run_callback = run_callback
+        self.remote_acks: dict[str, AckCallback] = {}  # ack_id -> callback, for clients of other processes
+        self.fetches: dict[str, Callable[[list[SocketInfo]], None]] = {}
+
+    def _send(self, message: QueueMessage) -> None:
+        if self.publish is not None:
+            self.publish(messages.encode(message))
+
+    # -- emit ---------------------------------------------------------------------------------
+
+    def emit(
+        self,
+        event: str,
+        args: Iterable[Any],
+        namespace: str,
+        to: str | list[str] | None,
+        skip: Iterable[str],
+        callback: AckCallback | None,
+    ) -> None:
+        sio = self.sio
+        if self.publish is None or (isinstance(to, str) and to in sio.sockets):
+            sio.emit(event, args, namespace, to, skip, callback)
+            return
+        message = sio.encode_event(namespace, [event, *args])
+        if callback is not None:
+            # The client is on another process (if anywhere): its ack comes back as a "callback".
+            if not isinstance(to, str):
+                raise ValueError("an emit with a callback must target exactly one client (its sid)")
+            ack_id = secrets.token_hex(8)
+            self.remote_acks[ack_id] = callback
+            self._send(
+                QueueMessage("emit", self.node, namespace, message.text, tuple(message.attachments), (to,), id=ack_id)
+            )
+            return
+        sio.deliver(message, namespace, to, skip)
+        self._send(
+            QueueMessage(
+                "emit", self.node, namespace, message.text, tuple(message.attachments), _targets(to), tuple(skip)
+            )
+        )
+
+    # -- rooms and disconnects --------------------------------------------------------------------
+
+    def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
+        """enter_room / leave_room / disconnect for one sid, close_room for a room."""
+        local = self._apply(kind, namespace, sid, room)
+        if kind == "close_room" or not local:
+            self._send(QueueMessage(kind, self.node, namespace, sid=sid, room=room))
+
+    def sockets_operation(self, kind: str, namespace: str, to: str | Iterable[str] | None, room: str = "") -> None:
+        """sockets_join / sockets_leave / disconnect_sockets for every client in ``to``, on every process."""
+        self._apply_to_sockets(kind, namespace, _targets(to), room)
+        self._send(QueueMessage(kind, self.node, namespace, to=_targets(to), room=room))
+
+    def _apply(self, kind: str, namespace: str, sid: str, room: str) -> bool:
+        sio = self.sio
+        if kind == "close_room":
+            sio.close_room(room, namespace)
+            return True
+        if sid not in sio.sockets:
+            return False
+        if kind == "enter_room":
+            sio.enter_room(sid, room, namespace)
+        elif kind == "leave_room":
+            sio.leave_room(sid, room, namespace)
+        else:
+            sio.disconnect(sid, namespace)
+        return True
+
+    def _apply_to_sockets(self, kind: str, namespace: str, to: tuple[str, ...] | None, room: str) -> None:
+        for sid in [s["sid"] for s in self.local_sockets(namespace, to)]:
+            if kind == "sockets_join":
+                self.sio.enter_room(sid, room, namespace)
+            elif kind == "sockets_leave":
+                self.sio.leave_room(sid, room, namespace)
+            else:
+                self.sio.disconnect(sid, namespace)
+
+    # -- queries ------------------------------------------------------------------------------------
+
+    def local_sockets(self, namespace: str, to: str | Iterable[str] | None) -> list[SocketInfo]:
+        """This process's clients of ``namespace`` in ``to`` (None: all), with their rooms."""
+        return [{"sid": s.sid, "rooms": sorted(s.rooms)} for s in self.sio.targets(namespace, to, ())]
+
+    def request_sockets(
+        self, namespace: str, to: str | Iterable[str] | None, collect: Callable[[list[SocketInfo]], None]
+    ) -> str:
+        """Ask the other processes for their clients in ``to``; each answer goes to ``collect``."""
+        fetch_id = secrets.token_hex(8)
+        self.fetches[fetch_id] = collect
+        self._send(QueueMessage("fetch", self.node, namespace, to=_targets(to), id=fetch_id))
+        return fetch_id
+
+    # -- from the queue ---------------------------------------------------------------------------
+
+    def received(self, raw: bytes) -> None:
+        """A message from another process."""
+        try:
+            message = messages.decode(raw)
+        except RemoteProtocolError as exc:
+            log.warning("ignoring a message on the queue channel: %s", exc)
+            return
+        if message.node == self.node:
+            return
+        kind = message.kind
+        if kind == "emit":
+            self._received_emit(message)
+        elif kind == "callback":
+            callback = self.remote_acks.pop(message.id, None) if message.target == self.node else None
+            if callback is not None:
+                packet = _decode(message.packet, message.attachments)
+                self.run_callback(callback, packet.data if packet is not None else [])
+        elif kind == "fetch":
+            sockets = self.local_sockets(message.ns, message.to)
+            self._send(
+                QueueMessage(
+                    "fetched", self.node, message.ns, id=message.id, target=message.node, sockets=tuple(sockets)
+                )
+            )
+        elif kind == "fetched":
+            collect = self.fetches.get(message.id) if message.target == self.node else None
+            if collect is not None:
+                collect(list(message.sockets))
+        elif kind in ("sockets_join", "sockets_leave", "disconnect_sockets"):
+            self._apply_to_sockets(kind, message.ns, message.to, message.room)
+        else:
+            self._apply(kind, message.ns, message.sid, message.room)
+
+    def _received_emit(self, message: QueueMessage) -> None:
+        if not message.id:
+            self.sio.deliver(Outgoing(message.packet, list(message.attachments)), message.ns, message.to, message.skip)
+            return
+        sid = (message.to or ("",))[0]
+        if sid not in self.sio.sockets:
+            return  # another process has this client
+        packet = _decode(message.packet, message.attachments)
+        if packet is None:
+            return
+        origin, ack_id, namespace = message.node, message.id, message.ns
+
+        def answer(*args: Any) -> None:
+            text, attachments = sio_codec.encode(SioPacket(SioType.ACK, namespace, list(args), 0))
+            self._send(
+                QueueMessage("callback", self.node, namespace, text, tuple(attachments), id=ack_id, target=origin)
+            )
+
+        answer.runs_on_loop = True  # type: ignore[attr-defined]  # it only publishes: no handler context, no thread
+        data = packet.data
+        self.sio.emit(data[0], data[1:], namespace, sid, (), answer)
+
+
+def _decode(text: str, attachments: Iterable[bytes]) -> SioPacket | None:
+    decoder = SioDecoder(max_attachments=1000)
+    try:
+        packet = decoder.receive_text(text)
+        for attachment in attachments:
+            packet = decoder.receive_binary(attachment)
+    except RemoteProtocolError as exc:
+        log.warning("ignoring a malformed packet on the queue channel: %s", exc)
+        return None
+    return packet
