@@ -86,13 +86,40 @@ class ServerProcess:
 class RedisServer:
     """A redis-server of the test's own, on a free port or a unix socket (it can be killed and restarted)."""
 
-    def __init__(self, unix_socket: Path | None = None) -> None:
+    def __init__(self, unix_socket: Path | None = None, tls_dir: Path | None = None) -> None:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed (.ci/run installs it)"
         self.binary = binary
         self.unix_socket = unix_socket
+        self.tls_dir = tls_dir
         self.port = 0 if unix_socket else free_port()
-        self.url = f"unix://{unix_socket}" if unix_socket else f"redis://127.0.0.1:{self.port}/0"
+        if unix_socket:
+            self.url = f"unix://{unix_socket}"
+        elif tls_dir:
+            # A self-signed certificate: the client is told not to verify it.
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "1",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                    str(tls_dir / "key.pem"),
+                    "-out",
+                    str(tls_dir / "cert.pem"),
+                ],
+                check=True,
+                capture_output=True,
+            )
+            self.url = f"rediss://127.0.0.1:{self.port}/0?ssl_cert_reqs=none"
+        else:
+            self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -100,6 +127,19 @@ class RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         if self.unix_socket:
             args += ["--unixsocket", str(self.unix_socket)]
+        if self.tls_dir:
+            cert, key = str(self.tls_dir / "cert.pem"), str(self.tls_dir / "key.pem")
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += [
+                "--tls-cert-file",
+                cert,
+                "--tls-key-file",
+                key,
+                "--tls-ca-cert-file",
+                cert,
+                "--tls-auth-clients",
+                "no",
+            ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:

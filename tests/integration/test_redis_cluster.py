@@ -156,3 +156,17 @@ def test_redis_over_a_unix_socket(tmp_path: Path) -> None:
         assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
     finally:
         own.stop()
+
+
+def test_redis_over_tls(tmp_path: Path) -> None:
+    own = RedisServer(tls_dir=tmp_path)
+    try:
+        with cluster(own.url) as (servers, channel):
+            emitter = SocketIO(message_queue=own.url, channel=channel)
+            result = run_cluster_clients(
+                [s.url for s in servers], ["room"], lambda sids: emitter.emit("notice", "tls", to="room1")
+            )
+        assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+        assert [g["notice"] for g in result["got"]] == [["tls"]] * 3
+    finally:
+        own.stop()
