@@ -19,7 +19,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: setup
-	PORT=$(PORT) $(BIN)/python examples/echo/app.py
+	$(BIN)/surge examples/demo/app.py --port $(PORT)
 
 lint: setup
 	$(BIN)/ruff check src tests examples bench fuzz

@@ -1,8 +1,9 @@
 """The ``surge`` command: serve a Flask (or any WSGI) app with Socket.IO on one port.
 
     surge module:app [--host 127.0.0.1] [--port 5000]
+    surge path/to/app.py[:app] [--port 5000]
 
-``module:app`` names the Flask app (or a ``SocketIO`` object).  An app that was
+``module:app`` (or a file) names the Flask app (or a ``SocketIO`` object).  An app that was
 set up with ``SocketIO(app)`` is served with that Socket.IO server; a plain WSGI
 app gets a Socket.IO server with no handlers.
 """
@@ -11,18 +12,31 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from surge.flask import SocketIO
 
 
 def load(target: str) -> Any:
-    """Import ``module:attr`` (``attr`` defaults to ``app``), with the current directory on the path."""
+    """Import ``module:attr`` or ``file.py:attr`` (``attr`` defaults to ``app``)."""
     module_name, _, attr = target.partition(":")
-    sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(module_name)
+    if module_name.endswith(".py"):
+        path = Path(module_name).resolve()
+        if not path.is_file():
+            raise SystemExit(f"surge: no such file {module_name}")
+        sys.path.insert(0, str(path.parent))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # so Flask finds the app's folder (templates, static)
+        spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(module_name)
     try:
         return getattr(module, attr or "app")
     except AttributeError:

@@ -1,0 +1,94 @@
+"""The demo pages in headless Chromium (Debian's, driven by playwright-core), as a person uses them.
+
+Screenshots of every page go to test-artifacts/screenshots/ for review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import PEERS, TESTS, ServerProcess
+
+DEMO = TESTS.parent / "examples" / "demo" / "app.py"
+SHOTS = Path(os.environ.get("SURGE_SCREENSHOTS", TESTS.parent / "test-artifacts" / "screenshots"))
+
+
+def run_browser(**opts: Any) -> dict[str, Any]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is not installed (.ci/run installs Debian's chromium)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    opts.update(shots=str(SHOTS), chromium=chromium)
+    out = subprocess.run(
+        ["node", str(PEERS / "browser.js"), json.dumps(opts)], capture_output=True, text=True, timeout=180, cwd=PEERS
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no result from the browser driver:\n{out.stdout}\n{out.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "error" not in result, result["error"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    db = tmp_path_factory.mktemp("demo") / "notifications.sqlite3"
+    server = ServerProcess(DEMO, {"DEMO_TICK": "0.5", "DEMO_DB": str(db)})
+    try:
+        yield run_browser(url=server.url)
+    finally:
+        server.stop()
+
+
+def test_landing_page_links_every_example(seen: dict[str, Any]) -> None:
+    assert seen["landing"]["links"] == ["/notifications", "/push", "/chat", "/progress", "/echo", "/old-client"]
+
+
+def test_timed_push_updates_the_value_and_the_chart(seen: dict[str, Any]) -> None:
+    assert seen["push"]["points"] >= 4
+    assert 0 <= float(seen["push"]["value"]) <= 100
+
+
+def test_progress_bar_goes_through_every_step_to_100_percent(seen: dict[str, Any]) -> None:
+    assert seen["progress"]["seen"] == [str(n) for n in range(1, 11)]  # each step shown, not a burst
+    assert seen["progress"]["width"] == "100%"
+
+
+@pytest.mark.parametrize("page", ["echo", "old2", "old1"])
+def test_echo_pages_round_trip_with_acks(seen: dict[str, Any], page: str) -> None:
+    log = seen[page]["log"]
+    assert "my_response #1: hello 中文 😀" in log and "ack: received hello 中文 😀" in log
+
+
+def test_chat_room_entrance_messages_and_members(seen: dict[str, Any]) -> None:
+    assert seen["chat"]["members"].split("\n") == ["Ada", "Bob"]
+    assert "Bob has entered the room." in seen["chat"]["log"] and "Bob: hi Ada" in seen["chat"]["log"]
+
+
+def test_notifications_reach_every_tab_live_and_offline_users_later(seen: dict[str, Any]) -> None:
+    result = seen["notifications"]
+    assert result["navigations"] == {"b1": 0, "b2": 0}  # shown without a reload, in both of bob's tabs
+    assert result["badgeAfterRead"] == "0"  # read in one tab, cleared in the other
+    assert result["carolBadge"] == "1"  # sent while she was away
+
+
+def test_notifications_across_two_processes_with_redis(redis_url: str, tmp_path: Path) -> None:
+    env = {
+        "DEMO_DB": str(tmp_path / "shared.sqlite3"),
+        "SURGE_MESSAGE_QUEUE": redis_url,
+        "SURGE_CHANNEL": "surge-demo-" + secrets.token_hex(4),
+    }
+    first, second = ServerProcess(DEMO, env), ServerProcess(DEMO, env)
+    try:
+        result = run_browser(url=first.url, url2=second.url)
+    finally:
+        first.stop()
+        second.stop()
+    assert result["cluster"]["badge"] == "1"
