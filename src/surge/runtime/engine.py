@@ -437,7 +437,20 @@ class EngineServer:
     def _attach_ws(self, conn: EngineConnection, accept: Accept) -> None:
         session = conn.session
 
+        app = self.app
+
         def on_message(data: str | bytes) -> None:
+            if (
+                data.__class__ is str
+                and data[:1] == "4"
+                and session.transport == "websocket"
+                and session.version == 4
+                and session.state is State.OPEN
+            ):
+                # The hot path: a v4 MESSAGE on an open WebSocket session is handed straight to
+                # the application (v4 keeps no per-packet state; v3's heartbeat goes the full way).
+                app.engine_message(conn, data[1:])
+                return
             try:
                 if isinstance(data, str):
                     packet = eio.decode_ws_text(data)

@@ -324,8 +324,13 @@ class SioServer:
 
     def send_ack(self, socket: SioSocket, ack_id: int, args: list[Any]) -> None:
         """Answer the client's ack request ``ack_id``."""
-        if socket.client.sockets.get(socket.namespace) is socket:
-            socket.send(self._outgoing(SioPacket(SioType.ACK, socket.namespace, args, ack_id)))
+        if socket.client.sockets.get(socket.namespace) is not socket:
+            return
+        text, attachments = sio.encode(SioPacket(SioType.ACK, socket.namespace, args, ack_id), self.dumps)
+        if attachments or not socket.connected:
+            socket.send(Outgoing(text, attachments))
+        else:
+            socket.client.conn.send(text)  # one client: no shared frame to build and cache
 
     def _outgoing(self, packet: SioPacket) -> Outgoing:
         text, attachments = sio.encode(packet, self.dumps)
