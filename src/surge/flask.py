@@ -179,6 +179,9 @@ class SocketIO:
         self._stop: asyncio.Event | None = None
         self._loop_thread: int | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
+        self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._handoff_lock = threading.Lock()
+        self._handoff_scheduled = False
         self.engine: EngineServer | None = None
         self._node = secrets.token_hex(8)  # this process on the message queue
         self._queue: RedisPubSub | None = None
@@ -483,14 +486,35 @@ class SocketIO:
     # -- loop plumbing ------------------------------------------------------------------------
 
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on the loop thread: inline there, handed over from elsewhere."""
+        """Run ``fn(*args)`` on the loop thread: inline there, handed over from elsewhere.
+
+        Hand-overs from other threads are batched: they queue in order, and only the
+        first of a batch wakes the loop (``call_soon_threadsafe`` writes to a pipe, a
+        system call per wake-up), which then runs everything queued so far.
+        """
         loop = self.loop
         if loop is None:
             raise RuntimeError("the Socket.IO server is not running")
         if threading.get_ident() == self._loop_thread:
             fn(*args)
-        else:
-            loop.call_soon_threadsafe(fn, *args)
+            return
+        self._handoffs.append((fn, args))
+        with self._handoff_lock:
+            if self._handoff_scheduled:
+                return
+            self._handoff_scheduled = True
+        loop.call_soon_threadsafe(self._run_handoffs)
+
+    def _run_handoffs(self) -> None:
+        with self._handoff_lock:
+            self._handoff_scheduled = False  # from here on, a new hand-over schedules another run
+        handoffs = self._handoffs
+        while handoffs:
+            fn, args = handoffs.popleft()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("error in %r handed over to the event loop", fn)
 
     def _loop_or_fail(self) -> asyncio.AbstractEventLoop:
         if self.loop is None:
@@ -530,7 +554,7 @@ class SocketIO:
         # so a handler that emits faster than clients read cannot grow memory.
         self._cluster_or_fail()
         self._in_flight.acquire()
-        self._loop_or_fail().call_soon_threadsafe(self._emit_in_loop, event, args, namespace, to, skip, callback)
+        self.call_in_loop(self._emit_in_loop, event, args, namespace, to, skip, callback)
         http = self.http
         if http is not None and not http.uncongested.is_set():
             http.uncongested.wait()
