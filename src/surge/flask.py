@@ -156,7 +156,7 @@ class _SocketState:
         self.session: _ManagedSession | None = None
         # async_handlers=False: a handler of this socket is running; the next ones wait here.
         self.busy = False
-        self.queue: deque[Job] = deque()
+        self.queue: deque[Job] | None = None  # made when needed: an idle socket should cost little
         self.activity: Activity | None = None  # a test client waits on its handlers through this
 
 
@@ -370,6 +370,8 @@ class SocketIO:
         state: _SocketState | None = socket.state
         if serial and state is not None and not self.server_options["async_handlers"]:
             if state.busy:
+                if state.queue is None:
+                    state.queue = deque()
                 state.queue.append(job)
                 return
             state.busy = True

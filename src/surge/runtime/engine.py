@@ -435,55 +435,8 @@ class EngineServer:
     # -- websocket ----------------------------------------------------------------------
 
     def _attach_ws(self, conn: EngineConnection, accept: Accept) -> None:
-        session = conn.session
-
-        app = self.app
-
-        def on_message(data: str | bytes) -> None:
-            if (
-                data.__class__ is str
-                and data[:1] == "4"
-                and session.transport == "websocket"
-                and session.version == 4
-                and session.state is State.OPEN
-            ):
-                # The hot path: a v4 MESSAGE on an open WebSocket session is handed straight to
-                # the application (v4 keeps no per-packet state; v3's heartbeat goes the full way).
-                app.engine_message(conn, data[1:])
-                return
-            try:
-                if isinstance(data, str):
-                    packet = eio.decode_ws_text(data)
-                else:
-                    packet = eio.decode_ws_binary(data, session.version)
-            except RemoteProtocolError as exc:
-                self.protocol_violation(conn, exc)
-                conn.pump()
-                return
-            if session.transport == "websocket":
-                conn.receive_packets((packet,))
-            elif packet.type == EioType.UPGRADE:
-                self._upgraded(conn)
-            else:
-                try:
-                    answer = session.receive_probe(packet)
-                except RemoteProtocolError as exc:
-                    log.info("upgrade of session %s failed: %s", conn.sid, exc)
-                    channel.close(1002)
-                    return
-                channel.send(eio.encode_ws(answer, session.version))
-                conn.pump()
-
-        def on_close() -> None:
-            if conn.ws is channel and session.transport == "websocket":
-                session.transport_lost()
-                conn.pump()
-            elif conn.ws is channel:
-                conn.ws = None
-                session.upgrading = False
-
-        channel = accept(on_message, on_close)
-        conn.ws = channel
+        events = _WebSocketEvents(self, conn)
+        events.channel = conn.ws = accept(events.on_message, events.on_close)
 
     def _upgraded(self, conn: EngineConnection) -> None:
         try:
@@ -539,6 +492,68 @@ class EngineServer:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
         proto.respond(request, 400, [("Content-Type", "application/json"), *self._cors_headers(request)], body)
+
+
+class _WebSocketEvents:
+    """What one WebSocket of a session receives: messages (and the upgrade probe) and its close.
+
+    A small slotted object rather than closures: thousands of idle connections each hold one.
+    """
+
+    __slots__ = ("channel", "conn", "server")
+
+    def __init__(self, server: EngineServer, conn: EngineConnection) -> None:
+        self.server = server
+        self.conn = conn
+        self.channel: Channel | None = None
+
+    def on_message(self, data: str | bytes) -> None:
+        conn = self.conn
+        session = conn.session
+        if (
+            data.__class__ is str
+            and data[:1] == "4"
+            and session.transport == "websocket"
+            and session.version == 4
+            and session.state is State.OPEN
+        ):
+            # The hot path: a v4 MESSAGE on an open WebSocket session is handed straight to
+            # the application (v4 keeps no per-packet state; v3's heartbeat goes the full way).
+            self.server.app.engine_message(conn, data[1:])
+            return
+        try:
+            if isinstance(data, str):
+                packet = eio.decode_ws_text(data)
+            else:
+                packet = eio.decode_ws_binary(data, session.version)
+        except RemoteProtocolError as exc:
+            self.server.protocol_violation(conn, exc)
+            conn.pump()
+            return
+        if session.transport == "websocket":
+            conn.receive_packets((packet,))
+        elif packet.type == EioType.UPGRADE:
+            self.server._upgraded(conn)
+        else:
+            channel = self.channel
+            assert channel is not None
+            try:
+                answer = session.receive_probe(packet)
+            except RemoteProtocolError as exc:
+                log.info("upgrade of session %s failed: %s", conn.sid, exc)
+                channel.close(1002)
+                return
+            channel.send(eio.encode_ws(answer, session.version))
+            conn.pump()
+
+    def on_close(self) -> None:
+        conn, session = self.conn, self.conn.session
+        if conn.ws is self.channel and session.transport == "websocket":
+            session.transport_lost()
+            conn.pump()
+        elif conn.ws is self.channel:
+            conn.ws = None
+            session.upgrading = False
 
 
 def _query(query: str) -> dict[str, str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -75,21 +74,40 @@ def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"
 
 
 class HttpProtocol(asyncio.Protocol):
-    """An HTTP/1.1 server connection."""
+    """An HTTP/1.1 server connection (slotted and lean: thousands stay open as WebSockets)."""
+
+    __slots__ = (
+        "_busy",
+        "_drain_waiters",
+        "_header_bytes",
+        "_on_lost",
+        "_queue",
+        "_request",
+        "_timer",
+        "_too_large",
+        "closed",
+        "congested",
+        "loop",
+        "parser",
+        "peer",
+        "server",
+        "transport",
+        "write_paused",
+        "ws",
+    )
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.loop = server.loop
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
         self.ws: WebSocketChannel | None = None
         self.closed = False
         self.peer: tuple[str, int] = ("", 0)
         self._request: Request | None = None
         self._header_bytes = 0
-        self._header_name = ""
         self._too_large = False
-        self._queue: deque[Request] = deque()
+        self._queue: list[Request] = []  # pipelined requests waiting their turn (rarely more than one)
         self._busy = False
         self._on_lost: list[Any] = []
         self.write_paused = False
@@ -145,11 +163,15 @@ class HttpProtocol(asyncio.Protocol):
         if self.ws is not None:
             self.ws.data_received(data)
             return
+        parser = self.parser
+        if parser is None:
+            return
         try:
-            self.parser.feed_data(data)
+            parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             request = self._request
             self._request = None
+            self.parser = None  # the connection speaks WebSocket from here on; the parser's memory goes
             self._disarm()
             if request is not None and not self._too_large:
                 request.upgrade = True
@@ -184,14 +206,14 @@ class HttpProtocol(asyncio.Protocol):
         request.headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
 
     def on_headers_complete(self) -> None:
-        request = self._request
-        assert request is not None
+        request, parser = self._request, self.parser
+        assert request is not None and parser is not None
         parsed = httptools.parse_url(request.raw_path)
         request.path = parsed.path.decode("latin-1")
         request.query = (parsed.query or b"").decode("latin-1")
-        request.method = self.parser.get_method().decode("ascii")
-        request.version = self.parser.get_http_version()
-        request.keep_alive = self.parser.should_keep_alive()
+        request.method = parser.get_method().decode("ascii")
+        request.version = parser.get_http_version()
+        request.keep_alive = parser.should_keep_alive()
         if self._too_large:
             self.respond_error(431, "Request Header Fields Too Large")
             return
@@ -212,7 +234,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         request = self._request
-        if request is None or self.parser.should_upgrade():
+        if request is None or self.parser is None or self.parser.should_upgrade():
             return
         self._request = None
         self._disarm()
@@ -233,7 +255,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _next_request(self) -> None:
         while self._queue and not self._busy and not self.closed:
-            request = self._queue.popleft()
+            request = self._queue.pop(0)
             self._busy = True
             self.server.dispatch(request, self)
 
