@@ -11,6 +11,7 @@ handler is registered.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import os
@@ -18,6 +19,7 @@ import secrets
 import sys
 import threading
 import time
+import types
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -383,9 +385,24 @@ class SocketIO:
         if state is not None and state.activity is not None:
             state.activity.begin()
         if job[3]:
-            self.loop.create_task(self._run_async(*job))
+            self._start_eagerly(self._run_async(*job))
         else:
             self.pool.submit(self._run_sync, *job)
+
+    def _start_eagerly(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run an ``async def`` handler now, up to its first real wait, in a context of its own.
+
+        Most handlers never wait; they finish here without a Task or a trip round the loop.
+        One that waits continues in a Task created with the same context (what Python 3.12's
+        eager tasks do).
+        """
+        assert self.loop is not None
+        context = contextvars.copy_context()
+        try:
+            awaited = context.run(coro.send, None)
+        except StopIteration:
+            return
+        self.loop.create_task(_continue(coro, awaited), context=context)
 
     def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
         """On the loop, after a handler: its continuation, then the socket's next queued handler."""
@@ -939,6 +956,28 @@ class SocketIO:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""
         if self.loop is not None and self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
+
+
+@types.coroutine
+def _drive(coro: Coroutine[Any, Any, Any], awaited: Any) -> Any:
+    """Go on driving a coroutine that already ran up to ``awaited`` (send/throw pass through)."""
+    while True:
+        try:
+            value = yield awaited
+        except BaseException as exc:
+            try:
+                awaited = coro.throw(exc)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                awaited = coro.send(value)
+            except StopIteration as stop:
+                return stop.value
+
+
+async def _continue(coro: Coroutine[Any, Any, Any], awaited: Any) -> Any:
+    return await _drive(coro, awaited)
 
 
 class Activity:

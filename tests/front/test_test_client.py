@@ -154,3 +154,35 @@ def test_test_client_with_a_message_queue_configured(redis_url: str) -> None:
     client = queued.test_client(queued_app)
     client.emit("shout", "hi")
     assert client.get_received() == [{"name": "heard", "args": ["hi"], "namespace": "/"}]
+
+
+@socketio.on("async_wait")
+async def async_wait(delay: float) -> Any:
+    import asyncio
+
+    before = request.sid
+    await asyncio.sleep(delay)
+    emit("after_wait", {"same_sid": request.sid == before})
+    await asyncio.sleep(0)
+    return "waited"
+
+
+@socketio.on("async_fail")
+async def async_fail() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+    raise ValueError("after a wait")
+
+
+def test_async_handlers_that_wait_keep_their_context() -> None:
+    client = socketio.test_client(app)
+    client.get_received()
+    assert client.emit("async_wait", 0.05, callback=True) == "waited"
+    assert client.get_received() == [{"name": "after_wait", "args": [{"same_sid": True}], "namespace": "/"}]
+
+
+def test_async_handler_failing_after_a_wait_sends_no_ack_and_the_client_stays() -> None:
+    client = socketio.test_client(app)
+    assert client.emit("async_fail", callback=True) is None
+    assert client.emit("echo", "still here", callback=True) == "still here"

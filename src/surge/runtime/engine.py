@@ -557,4 +557,16 @@ class _WebSocketEvents:
 
 
 def _query(query: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    """The first value of each query parameter.
+
+    Engine.IO queries are short and rarely escaped; ``parse_qs`` is kept for those
+    that are (``%`` or ``+``), the plain split for the rest (it is a tenth of a poll).
+    """
+    if "%" in query or "+" in query:
+        return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    result: dict[str, str] = {}
+    for part in query.split("&"):
+        if part:
+            key, _, value = part.partition("=")
+            result.setdefault(key, value)
+    return result

@@ -78,6 +78,8 @@ class HttpProtocol(asyncio.Protocol):
 
     __slots__ = (
         "_busy",
+        "_deadline",
+        "_deadline_reason",
         "_drain_waiters",
         "_header_bytes",
         "_on_lost",
@@ -113,6 +115,8 @@ class HttpProtocol(asyncio.Protocol):
         self.write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None
+        self._deadline_reason: str | None = None
         self.congested = False
 
     # -- asyncio callbacks -----------------------------------------------------
@@ -135,6 +139,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.server.connections.discard(self)
         if self.congested:
             self.server.congestion(self, False)
@@ -344,20 +351,31 @@ class HttpProtocol(asyncio.Protocol):
     # -- timeouts --------------------------------------------------------------------
 
     def _arm(self, seconds: float, reason: str | None) -> None:
-        """(Re)start the one timer: a request must arrive, or an idle connection ends."""
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self.loop.call_later(seconds, self._timed_out, reason)
+        """(Re)set the one deadline: a request must arrive by then, or an idle connection ends.
+
+        The timer is lazy: moving the deadline later only records it, and the timer,
+        when it fires early, re-arms itself.  Two requests a poll would otherwise
+        allocate and cancel two timers each.
+        """
+        deadline = self.loop.time() + seconds
+        self._deadline, self._deadline_reason = deadline, reason
+        if self._timer is None or self._timer.when() > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(deadline, self._timed_out)
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline = None
 
-    def _timed_out(self, reason: str | None) -> None:
+    def _timed_out(self) -> None:
         self._timer = None
-        if self.closed or self.ws is not None or self._busy:
+        deadline = self._deadline
+        if deadline is None or self.closed or self.ws is not None or self._busy:
             return
+        if self.loop.time() < deadline:
+            self._timer = self.loop.call_at(deadline, self._timed_out)
+            return
+        reason = self._deadline_reason
         if reason is None:  # an idle keep-alive connection
             self.close()
             return
