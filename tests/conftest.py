@@ -185,18 +185,23 @@ def echo_server() -> Iterator[ServerProcess]:
     server.stop()
 
 
+def run_peer(script: str, opts: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    """Run a Node peer of tests/peers/ with JSON options; return the JSON line it prints last."""
+    if not (TESTS.parent / "node_modules" / "socket.io-client").is_dir():
+        raise RuntimeError("npm packages missing: run `npm ci` in the repository (make test does)")
+    out = subprocess.run(
+        ["node", str(PEERS / script), json.dumps(opts)], capture_output=True, text=True, timeout=timeout, cwd=PEERS
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"no result from {script}:\n{out.stdout}\n{out.stderr}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert "error" not in result, result["error"]
+    return result
+
+
 def run_node(
     scenario: str, url: str, version: int = 4, transports: list[str] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """Run a scenario of tests/peers/scenario.js with the official client ``version``."""
-    if not (TESTS.parent / "node_modules" / "socket.io-client").is_dir():
-        raise RuntimeError("npm clients missing: run `npm ci` in the repository (make test does)")
     opts = {"scenario": scenario, "url": url, "version": version, "transports": transports, **extra}
-    out = subprocess.run(
-        ["node", str(PEERS / "scenario.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS
-    )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no result from node: {out.stdout}\n{out.stderr}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert "error" not in result, result["error"]
-    return result
+    return run_peer("scenario.js", opts)

@@ -5,18 +5,16 @@ Screenshots of every page go to test-artifacts/screenshots/ for review.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import PEERS, TESTS, ServerProcess
+from tests.conftest import TESTS, ServerProcess, run_peer
 
 DEMO = TESTS.parent / "examples" / "demo" / "app.py"
 SHOTS = Path(os.environ.get("SURGE_SCREENSHOTS", TESTS.parent / "test-artifacts" / "screenshots"))
@@ -26,15 +24,7 @@ def run_browser(**opts: Any) -> dict[str, Any]:
     chromium = shutil.which("chromium")
     assert chromium, "Chromium is not installed (.ci/run installs Debian's chromium)"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    opts.update(shots=str(SHOTS), chromium=chromium)
-    out = subprocess.run(
-        ["node", str(PEERS / "browser.js"), json.dumps(opts)], capture_output=True, text=True, timeout=180, cwd=PEERS
-    )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"no result from the browser driver:\n{out.stdout}\n{out.stderr}"
-    result: dict[str, Any] = json.loads(lines[-1])
-    assert "error" not in result, result["error"]
-    return result
+    return run_peer("browser.js", {**opts, "shots": str(SHOTS), "chromium": chromium}, timeout=180)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +11,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import APPS, PEERS, ServerProcess
+from tests.conftest import APPS, ServerProcess, run_peer
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +22,7 @@ def engine_server() -> Iterator[ServerProcess]:
 
 
 def run_engine_client(url: str, version: int, transports: list[str] | None) -> dict[str, Any]:
-    opts = {"url": url, "version": version, "transports": transports}
-    out = subprocess.run(
-        ["node", str(PEERS / "engine.js"), json.dumps(opts)], capture_output=True, text=True, timeout=30, cwd=PEERS
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "error" not in result, result
-    return result
+    return run_peer("engine.js", {"url": url, "version": version, "transports": transports})
 
 
 @pytest.mark.parametrize("transports", [None, ["websocket"], ["polling"]], ids=["upgrade", "websocket", "polling"])
