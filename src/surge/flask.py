@@ -4,8 +4,9 @@ An app written for Flask-SocketIO runs after changing its import to
 ``from surge import ...``.  Handlers run inside a Flask request context built
 from the connect request, with ``request.sid``, ``request.namespace`` and
 ``request.event`` set.  ``def`` handlers run in the elastic worker pool, ``async
-def`` handlers as tasks on the event loop; the kind is decided once, when the
-handler is registered.
+def`` handlers on the event loop (eagerly: a Task only once they wait); the kind
+is decided once, when the handler is registered.  Operations that may cross
+processes go through :class:`~surge.server.cluster.Cluster`.
 """
 
 from __future__ import annotations

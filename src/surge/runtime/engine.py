@@ -36,7 +36,6 @@ TRANSPORT_UNKNOWN = (0, "Transport unknown")
 SESSION_ID_UNKNOWN = (1, "Session ID unknown")
 BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
 BAD_REQUEST = (3, "Bad request")
-FORBIDDEN = (4, "Forbidden")
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
 Origins = str | list[str] | Callable[[str], bool] | None

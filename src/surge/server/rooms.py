@@ -70,6 +70,3 @@ class Rooms(Generic[M]):
                 if sid not in skip:
                     seen.setdefault(sid, member)
         return list(seen.values())
-
-    def names(self) -> list[str]:
-        return list(self._rooms)
