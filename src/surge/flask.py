@@ -20,18 +20,26 @@ import secrets
 import sys
 import threading
 import time
-import types
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import flask
-from flask.ctx import RequestContext
-from flask.sessions import SessionMixin
 
 from surge.client_js import find_client_js
 from surge.errors import ConnectionRefusedError, DisconnectedError
+from surge.handlers import (
+    Activity,
+    Done,
+    Handler,
+    HandlerContext,
+    HandlerRecord,
+    Job,
+    ManagedSession,
+    SocketRequestContext,
+    SocketState,
+    continue_coroutine,
+)
 from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
@@ -51,10 +59,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("surge")
 
-Handler = Callable[..., Any]
-Done = Callable[["SioSocket", Any, BaseException | None], None]
-Job = tuple["SioSocket", str | None, Handler, bool, tuple[Any, ...], Done | None]
-T = TypeVar("T")
 
 # Emits that threads may have handed to the loop and the loop has not yet made.
 EMITS_IN_FLIGHT = 64
@@ -94,73 +98,6 @@ class Reason:
     PING_TIMEOUT = "ping timeout"
     TRANSPORT_CLOSE = "transport close"
     TRANSPORT_ERROR = "transport error"
-
-
-@dataclass(frozen=True, slots=True)
-class HandlerRecord:
-    """A handler and how to call it, decided at registration."""
-
-    fn: Handler
-    is_async: bool
-    takes_extra: bool  # connect: takes ``auth``; disconnect: takes ``reason``
-
-    @classmethod
-    def of(cls, fn: Handler) -> HandlerRecord:
-        params = [
-            p
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-        return cls(fn, inspect.iscoroutinefunction(fn), bool(params))
-
-
-class _ManagedSession(dict[str, Any], SessionMixin):
-    """The Flask session as Socket.IO handlers see it: a copy taken at connect."""
-
-
-class _SocketRequestContext(RequestContext):
-    """The request context of a Socket.IO handler.
-
-    Every handler call of a socket gets its own context and its own shallow copy
-    of the request, made from one prototype built at the socket's first handler:
-    building a context from scratch (URL adapter, URL match against the Flask
-    routes) was over a third of an async handler call's cost in the profile.
-    The copy resets exactly the per-call state ``RequestContext.__init__`` sets.
-    """
-
-    def match_request(self) -> None:
-        pass  # the URL was routed to Socket.IO already
-
-    def for_call(self, event: str | None) -> _SocketRequestContext:
-        ctx = _shallow_copy(self)
-        request: Any = _shallow_copy(self.request)
-        request.event = {"message": event, "args": None} if event else None
-        ctx.request = request
-        ctx.flashes = None
-        ctx._after_request_functions = []
-        ctx._cv_tokens = []
-        return ctx
-
-
-def _shallow_copy(obj: T) -> T:
-    """``copy.copy`` for plain objects, without its generic (and slow) reduce protocol."""
-    new = object.__new__(type(obj))
-    new.__dict__.update(obj.__dict__)
-    return new
-
-
-class _SocketState:
-    """Per-socket data of the front."""
-
-    __slots__ = ("activity", "busy", "context", "queue", "session")
-
-    def __init__(self) -> None:
-        self.context: _SocketRequestContext | None = None  # the prototype of each handler call's context
-        self.session: _ManagedSession | None = None
-        # async_handlers=False: a handler of this socket is running; the next ones wait here.
-        self.busy = False
-        self.queue: deque[Job] | None = None  # made when needed: an idle socket should cost little
-        self.activity: Activity | None = None  # a test client waits on its handlers through this
 
 
 class SocketIO:
@@ -301,7 +238,7 @@ class SocketIO:
         return None
 
     def handle_connect(self, socket: SioSocket, auth: Any) -> None:
-        socket.state = _SocketState()
+        socket.state = SocketState()
         socket.state.activity = self._activities.get(socket.eio_sid)
         found = self._find(socket.namespace, "connect")
         if found is None:
@@ -370,7 +307,7 @@ class SocketIO:
         ``call()`` inside a handler depends on).
         """
         job: Job = (socket, event, fn, is_async, args, done)
-        state: _SocketState | None = socket.state
+        state: SocketState | None = socket.state
         if serial and state is not None and not self.server_options["async_handlers"]:
             if state.busy:
                 if state.queue is None:
@@ -382,7 +319,7 @@ class SocketIO:
 
     def _start(self, job: Job) -> None:
         assert self.loop is not None and self.pool is not None
-        state: _SocketState | None = job[0].state
+        state: SocketState | None = job[0].state
         if state is not None and state.activity is not None:
             state.activity.begin()
         if job[3]:
@@ -403,13 +340,13 @@ class SocketIO:
             awaited = context.run(coro.send, None)
         except StopIteration:
             return
-        self.loop.create_task(_continue(coro, awaited), context=context)
+        self.loop.create_task(continue_coroutine(coro, awaited), context=context)
 
     def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
         """On the loop, after a handler: its continuation, then the socket's next queued handler."""
         if done is not None:
             done(socket, result, error)
-        state: _SocketState | None = socket.state
+        state: SocketState | None = socket.state
         if state is None:
             return
         if state.activity is not None:
@@ -430,7 +367,7 @@ class SocketIO:
         done: Done | None,
     ) -> None:
         result, error = self._call_in_context(socket, event, lambda: fn(*args))
-        state: _SocketState | None = socket.state
+        state: SocketState | None = socket.state
         if done is not None or (state is not None and state.busy):
             self.call_in_loop(self._finished, socket, done, result, error)
         elif state is not None and state.activity is not None:
@@ -465,9 +402,9 @@ class SocketIO:
         """A Flask request context for a handler of ``socket``, with the managed session."""
         app = self.app
         assert app is not None
-        state: _SocketState | None = socket.state
+        state: SocketState | None = socket.state
         if state is None:
-            return _HandlerContext(app.request_context(socket.environ), socket, event)
+            return HandlerContext(app.request_context(socket.environ), socket, event)
         if state.context is None:
             request: Any = app.request_class(socket.environ)
             request.json_module = app.json
@@ -476,9 +413,9 @@ class SocketIO:
             if self.server_options["manage_session"]:
                 # Load the cookie session once; handlers share this copy from then on.
                 opened = app.session_interface.open_session(app, request)
-                state.session = _ManagedSession(opened or {})
-            state.context = _SocketRequestContext(app, socket.environ, request=request, session=state.session)
-        return _HandlerContext(state.context.for_call(event), socket, event)
+                state.session = ManagedSession(opened or {})
+            state.context = SocketRequestContext(app, socket.environ, request=request, session=state.session)
+        return HandlerContext(state.context.for_call(event), socket, event)
 
     def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> tuple[Any, BaseException | None]:
         """Route a handler's exception to ``on_error``; its return value answers like the handler's would.
@@ -959,50 +896,6 @@ class SocketIO:
             self.loop.call_soon_threadsafe(self._stop.set)
 
 
-@types.coroutine
-def _drive(coro: Coroutine[Any, Any, Any], awaited: Any) -> Any:
-    """Go on driving a coroutine that already ran up to ``awaited`` (send/throw pass through)."""
-    while True:
-        try:
-            value = yield awaited
-        except BaseException as exc:
-            try:
-                awaited = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-        else:
-            try:
-                awaited = coro.send(value)
-            except StopIteration as stop:
-                return stop.value
-
-
-async def _continue(coro: Coroutine[Any, Any, Any], awaited: Any) -> Any:
-    return await _drive(coro, awaited)
-
-
-class Activity:
-    """Counts the handlers at work for one test client, so it can wait until they are done."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = threading.Condition()
-
-    def begin(self) -> None:
-        with self._idle:
-            self._count += 1
-
-    def end(self) -> None:
-        with self._idle:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
-
-
 class _AckWaiter:
     """The ack callback of a ``call()``: wakes the waiting thread with the answer or a cancel."""
 
@@ -1020,26 +913,6 @@ class _AckWaiter:
     def cancel(self) -> None:
         """The client went away: ``call()`` fails at once."""
         self.ready.set()
-
-
-class _HandlerContext:
-    """Pushes the request context and sets ``request.sid``/``namespace``/``event``."""
-
-    __slots__ = ("ctx", "event", "socket")
-
-    def __init__(self, ctx: RequestContext, socket: SioSocket, event: str | None) -> None:
-        self.ctx, self.socket, self.event = ctx, socket, event
-
-    def __enter__(self) -> None:
-        self.ctx.push()
-        request: Any = self.ctx.request
-        if not hasattr(request, "sid"):
-            request.sid = self.socket.sid
-            request.namespace = self.socket.namespace
-            request.event = {"message": self.event, "args": None} if self.event else None
-
-    def __exit__(self, *exc: object) -> None:
-        self.ctx.pop()
 
 
 def _bind_first(fn: Handler, first: Any) -> Handler:

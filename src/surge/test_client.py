@@ -81,7 +81,7 @@ class SocketIOTestClient:
         auth: Any = None,
         flask_test_client: Any = None,
     ) -> None:
-        from surge.flask import Activity
+        from surge.handlers import Activity
 
         self.app = app
         self.socketio = socketio
