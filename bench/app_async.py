@@ -1,6 +1,7 @@
 """The shared benchmark app on Surge with ``async def`` handlers (run on the event loop).
 
 Run by ../shared/bench/run.sh (target ``custom``); PORT comes from the environment.
+With REDIS_URL (and CHANNEL) set it is one process of a cluster (bench/cluster_broadcast.py).
 """
 
 import logging
@@ -11,7 +12,7 @@ from flask import Flask
 from surge import SocketIO, emit, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app)
+socketio = SocketIO(app, message_queue=os.environ.get("REDIS_URL"), channel=os.environ.get("CHANNEL", "flask-socketio"))
 logging.getLogger("surge").setLevel(logging.ERROR)
 
 

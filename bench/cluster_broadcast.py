@@ -2,7 +2,7 @@
 
     python bench/cluster_broadcast.py [clients] [seconds]
 
-Starts two processes of bench/app_cluster.py (Redis on 127.0.0.1:6379), puts the
+Starts two processes of bench/app_async.py sharing Redis (127.0.0.1:6379), puts the
 clients on process B, and measures deliveries/s with the sender on B (local
 broadcast, the queue only publishes) and on A (every broadcast crosses Redis).
 """
@@ -29,9 +29,7 @@ def start(port: int, channel: str, cpu: int) -> subprocess.Popen:
     env = dict(
         os.environ, PORT=str(port), REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), CHANNEL=channel
     )
-    proc = subprocess.Popen(
-        ["taskset", "-c", str(cpu), sys.executable, str(ROOT / "bench" / "app_cluster.py")], env=env
-    )
+    proc = subprocess.Popen(["taskset", "-c", str(cpu), sys.executable, str(ROOT / "bench" / "app_async.py")], env=env)
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

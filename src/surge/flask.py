@@ -50,7 +50,7 @@ from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WsgiRunner
-from surge.server.cluster import Cluster
+from surge.server.cluster import Cluster, target_tuple
 from surge.server.core import SioServer, SioSocket
 
 if TYPE_CHECKING:
@@ -261,10 +261,8 @@ class SocketIO:
     def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None:
         found = self._find(socket.namespace, event)
         if found is None:
-            found = self._find(socket.namespace, "message") if event == "message" else None
-            if found is None:
-                log.debug("no handler for event %r on %s", event, socket.namespace)
-                return
+            log.debug("no handler for event %r on %s", event, socket.namespace)
+            return
         fn, is_async, _ = found
         done = None
         if ack_id is not None:
@@ -633,8 +631,7 @@ class SocketIO:
     def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:
         publisher = self._write_only_publisher()
         assert publisher is not None
-        to = fields.get("to")
-        targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
+        targets = target_tuple(fields.get("to"))
         if kind == "emit":
             text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
             message = QueueMessage(
@@ -862,7 +859,7 @@ class SocketIO:
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
             dumps = _compact_dumps(opts["json"])
-            loads = _wrap_loads(opts["json"].loads)
+            loads = jsoncodec.guarded(opts["json"].loads)
         self.sio = SioServer(
             self,
             max_attachments=opts["max_attachments"],
@@ -941,18 +938,6 @@ def _compact_dumps(module: Any) -> Callable[[Any], str]:
         return str(module.dumps(obj, separators=(",", ":")))
 
     return dumps
-
-
-def _wrap_loads(loads: Callable[[str | bytes], Any]) -> Callable[[str | bytes], Any]:
-    def wrapped(text: str | bytes) -> Any:
-        try:
-            return loads(text)
-        except (ValueError, RecursionError, TypeError) as exc:
-            from surge.protocol.errors import RemoteProtocolError
-
-            raise RemoteProtocolError("invalid JSON in packet") from exc
-
-    return wrapped
 
 
 # -- the context functions (inside handlers) ---------------------------------------------

@@ -47,9 +47,16 @@ dumps: Callable[[Any], str] = _fast_dumps if orjson is not None else _std_dumps
 _loads: Callable[[str | bytes], Any] = _fast_loads if orjson is not None else _std_loads
 
 
-def loads(text: str | bytes) -> Any:
-    """Parse peer JSON; any failure, deep nesting included, is the peer's fault."""
-    try:
-        return _loads(text)
-    except (ValueError, RecursionError, TypeError) as exc:
-        raise RemoteProtocolError("invalid JSON in packet") from exc
+def guarded(parse: Callable[[str | bytes], Any]) -> Callable[[str | bytes], Any]:
+    """``parse`` for peer JSON: any failure, deep nesting included, is the peer's fault."""
+
+    def loads(text: str | bytes) -> Any:
+        try:
+            return parse(text)
+        except (ValueError, RecursionError, TypeError) as exc:
+            raise RemoteProtocolError("invalid JSON in packet") from exc
+
+    return loads
+
+
+loads = guarded(_loads)

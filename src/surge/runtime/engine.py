@@ -113,8 +113,16 @@ class EngineConnection:
         self.session.send(EioPacket(EioType.MESSAGE, data))
         self.pump()
 
-    def send_outgoing(self, *messages: Outgoing) -> None:
-        """Send messages (each encoded once for many connections), in one poll response if polling."""
+    def send_outgoing(self, message: Outgoing) -> None:
+        """Send a message encoded once for many connections (the broadcast hot path)."""
+        ws = self.ws
+        if ws is not None and self.session.transport == "websocket" and not self.closed:
+            ws.send_outgoing(message, self.version)
+            return
+        self.send_batch((message,))
+
+    def send_batch(self, messages: Iterable[Outgoing]) -> None:
+        """Send several messages; a polling client gets them in one response."""
         ws = self.ws
         if ws is not None and self.session.transport == "websocket" and not self.closed:
             for message in messages:
@@ -258,8 +266,7 @@ class EngineServer:
 
         def refuse(error: tuple[int, str], message: str | None) -> None:
             # The connection is not kept: what follows the request may be WebSocket frames.
-            body = jsoncodec.dumps({"code": error[0], "message": message or error[1]}).encode()
-            headers = [("Content-Type", "application/json"), *self._cors_headers(request)]
+            headers, body = self._error_answer(request, error, message)
             proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
 
         key = request.header("sec-websocket-key")
@@ -488,9 +495,15 @@ class EngineServer:
 
     def _error(self, proto: Responder, request: Request, error: tuple[int, str], message: str | None = None) -> None:
         """HTTP 400 with the Engine.IO error JSON (Engine.IO protocol, "Errors")."""
+        headers, body = self._error_answer(request, error, message)
+        proto.respond(request, 400, headers, body)
+
+    def _error_answer(
+        self, request: Request, error: tuple[int, str], message: str | None
+    ) -> tuple[list[tuple[str, str]], bytes]:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
-        proto.respond(request, 400, [("Content-Type", "application/json"), *self._cors_headers(request)], body)
+        return [("Content-Type", "application/json"), *self._cors_headers(request)], body
 
 
 class _WebSocketEvents:

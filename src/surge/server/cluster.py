@@ -29,7 +29,8 @@ RunCallback = Callable[[AckCallback, list[Any]], None]
 SocketInfo = dict[str, Any]
 
 
-def _targets(to: str | Iterable[str] | None) -> tuple[str, ...] | None:
+def target_tuple(to: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """``to`` as the queue schema carries it: a tuple of rooms or sids, or None for everyone."""
     return None if to is None else ((to,) if isinstance(to, str) else tuple(to))
 
 
@@ -77,7 +78,7 @@ class Cluster:
         sio.deliver(message, namespace, to, skip)
         self._send(
             QueueMessage(
-                "emit", self.node, namespace, message.text, tuple(message.attachments), _targets(to), tuple(skip)
+                "emit", self.node, namespace, message.text, tuple(message.attachments), target_tuple(to), tuple(skip)
             )
         )
 
@@ -91,8 +92,8 @@ class Cluster:
 
     def sockets_operation(self, kind: str, namespace: str, to: str | Iterable[str] | None, room: str = "") -> None:
         """sockets_join / sockets_leave / disconnect_sockets for every client in ``to``, on every process."""
-        self._apply_to_sockets(kind, namespace, _targets(to), room)
-        self._send(QueueMessage(kind, self.node, namespace, to=_targets(to), room=room))
+        self._apply_to_sockets(kind, namespace, target_tuple(to), room)
+        self._send(QueueMessage(kind, self.node, namespace, to=target_tuple(to), room=room))
 
     def _apply(self, kind: str, namespace: str, sid: str, room: str) -> bool:
         sio = self.sio
@@ -130,7 +131,7 @@ class Cluster:
         """Ask the other processes for their clients in ``to``; each answer goes to ``collect``."""
         fetch_id = secrets.token_hex(8)
         self.fetches[fetch_id] = collect
-        self._send(QueueMessage("fetch", self.node, namespace, to=_targets(to), id=fetch_id))
+        self._send(QueueMessage("fetch", self.node, namespace, to=target_tuple(to), id=fetch_id))
         return fetch_id
 
     # -- from the queue ---------------------------------------------------------------------------

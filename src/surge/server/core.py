@@ -202,7 +202,7 @@ class SioServer:
         reply = self._outgoing(SioPacket(SioType.CONNECT, socket.namespace, data))
         socket.connected = True
         pending, socket.pending = socket.pending, []
-        socket.client.conn.send_outgoing(reply, *pending)
+        socket.client.conn.send_batch([reply, *pending])
 
     def refuse(self, socket: SioSocket, error: dict[str, Any]) -> None:
         """The connect handler refused ``socket``: CONNECT_ERROR with ``error``."""
