@@ -380,23 +380,25 @@ class SocketIO:
         args: tuple[Any, ...],
         done: Done | None,
     ) -> None:
-        with self._context(socket, event):
+        with self._context(socket, event) as context:
             try:
                 result, error = await fn(*args), None
             except Exception as exc:
                 result, error = self._handle_error(socket, event, exc)
+                context.error = error
         self._finished(socket, done, result, error)
 
     def _call_in_context(
         self, socket: SioSocket, event: str | None, call: Callable[[], Any]
     ) -> tuple[Any, BaseException | None]:
-        with self._context(socket, event):
+        with self._context(socket, event) as context:
             try:
                 return call(), None
             except Exception as exc:
-                return self._handle_error(socket, event, exc)
+                result, context.error = self._handle_error(socket, event, exc)
+                return result, context.error
 
-    def _context(self, socket: SioSocket, event: str | None) -> Any:
+    def _context(self, socket: SioSocket, event: str | None) -> HandlerContext:
         """A Flask request context for a handler of ``socket``, with the managed session."""
         app = self.app
         assert app is not None

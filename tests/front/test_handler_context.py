@@ -1,0 +1,93 @@
+"""The Flask contexts a handler runs in: what Flask-SocketIO gives each event, teardowns and signals included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, appcontext_popped, appcontext_pushed, current_app, g, request
+
+from surge import SocketIO
+
+
+def make_app() -> tuple[Flask, SocketIO, list[Any]]:
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+    seen: list[Any] = []
+
+    @socketio.on("remember")
+    def remember(value: Any) -> Any:
+        before = getattr(g, "value", None)
+        g.value = value
+        return [before, request.event["message"], current_app.name == app.name]
+
+    @socketio.on("remember_async")
+    async def remember_async(value: Any) -> Any:
+        before = getattr(g, "value", None)
+        g.value = value
+        return [before, request.event["message"]]
+
+    @socketio.on("fail")
+    def fail() -> None:
+        raise ValueError("boom")
+
+    return app, socketio, seen
+
+
+def test_each_event_gets_a_fresh_g() -> None:
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    assert client.emit("remember", 1, callback=True) == [None, "remember", True]
+    assert client.emit("remember", 2, callback=True) == [None, "remember", True]
+    assert client.emit("remember_async", 3, callback=True) == [None, "remember_async"]
+    assert client.emit("remember_async", 4, callback=True) == [None, "remember_async"]
+
+
+def test_teardown_functions_run_after_every_handler_with_its_error() -> None:
+    app, socketio, seen = make_app()
+
+    @app.teardown_request
+    def teardown_request(exc: BaseException | None) -> None:
+        seen.append(("request", type(exc).__name__ if exc else None, request.event["message"]))
+
+    @app.teardown_appcontext
+    def teardown_appcontext(exc: BaseException | None) -> None:
+        seen.append(("app", type(exc).__name__ if exc else None, getattr(g, "value", None)))
+
+    client = socketio.test_client(app)
+    seen.clear()  # the connect handler's context tore down too
+    client.emit("remember", 7, callback=True)
+    assert seen == [("request", None, "remember"), ("app", None, 7)]
+    seen.clear()
+    client.emit("remember_async", 8, callback=True)
+    assert seen == [("request", None, "remember_async"), ("app", None, 8)]
+    seen.clear()
+    client.emit("fail")
+    client.get_received()  # waits until the handler is done
+    assert seen == [("request", "ValueError", "fail"), ("app", "ValueError", None)]
+
+
+def test_app_context_signals_are_sent_when_someone_listens() -> None:
+    app, socketio, seen = make_app()
+
+    def pushed(sender: Flask, **kwargs: Any) -> None:
+        seen.append(("pushed", sender is app))
+
+    def popped(sender: Flask, **kwargs: Any) -> None:
+        seen.append(("popped", sender is app))
+
+    client = socketio.test_client(app)
+    with appcontext_pushed.connected_to(pushed, app), appcontext_popped.connected_to(popped, app):
+        client.emit("remember", 1, callback=True)
+    assert seen == [("pushed", True), ("popped", True)]
+
+
+def test_handlers_leave_no_context_behind() -> None:
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    client.emit("remember_async", 1, callback=True)
+    client.emit("fail")
+    client.get_received()
+    from flask.globals import _cv_app, _cv_request
+
+    assert _cv_app.get(None) is None
+    assert _cv_request.get(None) is None
