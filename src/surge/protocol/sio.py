@@ -99,21 +99,17 @@ def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> 
             body = dumps(data)
         except TypeError:
             # JSON refuses bytes: the common case pays nothing for the binary check.
-            if ptype not in (SioType.EVENT, SioType.ACK) or not _has_binary(data):
+            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not _has_binary(data):
                 raise
             data = _deconstruct(data, attachments)
-            ptype = SioType.BINARY_EVENT if ptype == SioType.EVENT else SioType.BINARY_ACK
+            ptype = SioType.BINARY_EVENT if ptype is SioType.EVENT else SioType.BINARY_ACK
             body = dumps(data)
-    parts = [str(int(ptype))]
-    if attachments:
-        parts.append(f"{len(attachments)}-")
-    if packet.namespace != "/":
-        parts.append(packet.namespace + ("?" + packet.query if packet.query else "") + ",")
-    if packet.id is not None:
-        parts.append(str(packet.id))
-    if body is not None:
-        parts.append(body)
-    return "".join(parts), attachments
+    namespace = packet.namespace
+    return (
+        f"{ptype:d}{f'{len(attachments)}-' if attachments else ''}"
+        f"{'' if namespace == '/' else namespace + ('?' + packet.query if packet.query else '') + ','}"
+        f"{'' if packet.id is None else packet.id}{'' if body is None else body}"
+    ), attachments
 
 
 def _valid_data(ptype: SioType, data: Any) -> bool:

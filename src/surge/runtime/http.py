@@ -62,15 +62,16 @@ class Request:
         return default
 
 
+_STATUS_LINES = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n" for status in HTTPStatus}
+_CLOSE = "Connection: close\r\n\r\n"
+
+
 def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True) -> bytes:
     """A complete HTTP/1.1 response with Content-Length."""
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
-    lines = [f"HTTP/1.1 {status} {phrase}"]
-    lines += [f"{k}: {v}" for k, v in headers]
-    lines.append(f"Content-Length: {len(body)}")
-    if not keep_alive:
-        lines.append("Connection: close")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    lines = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n"]
+    lines += [f"{k}: {v}\r\n" for k, v in headers]
+    lines.append(f"Content-Length: {len(body)}\r\n\r\n" if keep_alive else f"Content-Length: {len(body)}\r\n{_CLOSE}")
+    return "".join(lines).encode("latin-1") + body
 
 
 class HttpProtocol(asyncio.Protocol):

@@ -140,23 +140,23 @@ class SioServer:
         if packet is None:
             return
         ptype = packet.type
-        if ptype == SioType.EVENT or ptype == SioType.BINARY_EVENT:
+        if ptype is SioType.EVENT or ptype is SioType.BINARY_EVENT:
             socket = client.sockets.get(packet.namespace)
             if socket is not None and socket.connected:
                 data_list = packet.data
                 self.handlers.handle_event(socket, data_list[0], data_list[1:], packet.id)
-        elif ptype == SioType.ACK or ptype == SioType.BINARY_ACK:
+        elif ptype is SioType.ACK or ptype is SioType.BINARY_ACK:
             socket = client.sockets.get(packet.namespace)
             callback = socket.acks.pop(packet.id, None) if socket is not None and packet.id is not None else None
             if socket is not None and callback is not None:
                 self.handlers.handle_ack(socket, callback, packet.data)
-        elif ptype == SioType.CONNECT:
+        elif ptype is SioType.CONNECT:
             if packet.namespace in client.sockets:
                 return
             if client.version == 3 and packet.query:
                 conn.environ = dict(conn.environ, QUERY_STRING=packet.query)
             self._connect(client, packet.namespace, packet.data)
-        elif ptype == SioType.DISCONNECT:
+        elif ptype is SioType.DISCONNECT:
             socket = client.sockets.get(packet.namespace)
             if socket is not None:
                 self._remove(socket, "client disconnect")
