@@ -41,18 +41,18 @@ class WebSocketChannel:
         "_needed",
         "_partial",
         "_passthrough",
+        "_protocol",
         "closed",
         "http",
         "max_size",
         "on_close",
         "on_message",
-        "protocol",
     )
 
     def __init__(self, http: HttpProtocol, max_size: int, on_message: OnMessage, on_close: Callable[[], None]) -> None:
         self.http = http
         self.max_size = max_size
-        self.protocol = Protocol(Side.SERVER, max_size=max_size, logger=log)
+        self._protocol: Protocol | None = None  # made at the first frame it must see: an idle socket spares 1 KiB
         self.on_message = on_message
         self.on_close = on_close
         self.closed = False
@@ -98,7 +98,7 @@ class WebSocketChannel:
                 first & 0xF0 == 0x80  # FIN, no RSV bits
                 and (opcode == 1 or opcode == 2)
                 and not self._fragments
-                and self.protocol.state is State.OPEN
+                and (self._protocol is None or self._protocol.state is State.OPEN)
             ):
                 self._deliver(apply_mask(data[head + 4 : stop], data[head : head + 4]), opcode == 1)
             else:
@@ -110,6 +110,13 @@ class WebSocketChannel:
         if pos < end:
             self._partial += data[pos:]
             self._needed = needed
+
+    @property
+    def protocol(self) -> Protocol:
+        """``websockets``' protocol for this connection, made on first use."""
+        if self._protocol is None:
+            self._protocol = Protocol(Side.SERVER, max_size=self.max_size, logger=log)
+        return self._protocol
 
     def _protocol_receive(self, data: bytes) -> None:
         protocol = self.protocol
@@ -175,8 +182,9 @@ class WebSocketChannel:
         """Send a close frame and close the connection."""
         if self.closed:
             return
-        if self.protocol.state is State.OPEN:
-            self.protocol.send_close(code, reason)
+        protocol = self.protocol
+        if protocol.state is State.OPEN:
+            protocol.send_close(code, reason)
         self._flush()
         self.http.close()
         self.connection_lost()
