@@ -4,72 +4,11 @@ connection is answered with an error and closed."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surge.runtime.engine import EngineConnection, EngineServer
-from surge.runtime.http import HttpProtocol
 from surge.runtime.server import HttpServer
-
-
-class FakeTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.closing = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closing = True
-
-    def abort(self) -> None:
-        self.closing = True
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 40000) if name == "peername" else default
-
-    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
-        pass
-
-    def get_write_buffer_size(self) -> int:
-        return 0
-
-
-class EchoApp:
-    def engine_connected(self, conn: EngineConnection) -> None:
-        pass
-
-    def engine_message(self, conn: EngineConnection, data: str | bytes) -> None:
-        conn.send(data)
-
-    def engine_closed(self, conn: EngineConnection, reason: str) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[HttpServer]:
-    loop = asyncio.new_event_loop()
-    engine = EngineServer(EchoApp(), loop, max_http_buffer_size=10_000)
-    yield HttpServer(loop, engine, None, max_connections=None)
-    loop.close()
-
-
-def connection(server: HttpServer) -> tuple[HttpProtocol, FakeTransport]:
-    proto = HttpProtocol(server)
-    transport = FakeTransport()
-    proto.connection_made(transport)
-    return proto, transport
-
+from tests.runtime.wire import connection
 
 UPGRADE = (
     b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"

@@ -59,7 +59,8 @@ class Responder(Protocol):
 
     def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None: ...
 
-    def on_lost(self, callback: Callable[[], None]) -> None: ...
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` if the client goes away before this request is answered."""
 
     def environ(self, request: Request) -> dict[str, Any]: ...
 

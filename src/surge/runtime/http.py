@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +113,7 @@ class HttpProtocol(asyncio.Protocol):
         self._too_large = False
         self._queue: list[Request] = []  # pipelined requests waiting their turn (rarely more than one)
         self._busy = False
-        self._on_lost: list[Any] = []
+        self._on_lost: Callable[[], None] | None = None
         self.write_paused = False
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -148,8 +149,8 @@ class HttpProtocol(asyncio.Protocol):
             self.server.congestion(self, False)
         if self.ws is not None:
             self.ws.connection_lost()
-        callbacks, self._on_lost = self._on_lost, []
-        for callback in callbacks:
+        callback, self._on_lost = self._on_lost, None
+        if callback is not None:
             callback()
         for waiter in self._drain_waiters:
             if not waiter.done():
@@ -277,6 +278,7 @@ class HttpProtocol(asyncio.Protocol):
             self.closed = True
             transport.close()
             return
+        self._on_lost = None  # that request is answered
         self._busy = False
         if self._queue:
             self._next_request()
@@ -333,12 +335,12 @@ class HttpProtocol(asyncio.Protocol):
         """The WSGI environ of ``request`` (the connect request of a session)."""
         return build_environ(request, self.server.host, self.server.port, self.peer)
 
-    def on_lost(self, callback: Any) -> None:
-        """Call ``callback()`` when this connection goes away."""
+    def on_lost(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` if the connection goes away before the current request is answered."""
         if self.closed:
             callback()
         else:
-            self._on_lost.append(callback)
+            self._on_lost = callback
 
     def close(self) -> None:
         """Close the connection now; unread output is discarded if the client is not reading."""
