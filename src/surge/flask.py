@@ -32,7 +32,6 @@ from surge.handlers import (
     Activity,
     Done,
     Handler,
-    HandlerContext,
     HandlerRecord,
     Job,
     ManagedSession,
@@ -398,24 +397,20 @@ class SocketIO:
                 result, context.error = self._handle_error(socket, event, exc)
                 return result, context.error
 
-    def _context(self, socket: SioSocket, event: str | None) -> HandlerContext:
+    def _context(self, socket: SioSocket, event: str | None) -> SocketRequestContext:
         """A Flask request context for a handler of ``socket``, with the managed session."""
         app = self.app
         assert app is not None
         state: SocketState | None = socket.state
         if state is None:
-            return HandlerContext(app.request_context(socket.environ), socket, event)
+            return SocketRequestContext.prototype(app, socket, None).for_call(event)
         if state.context is None:
-            request: Any = app.request_class(socket.environ)
-            request.json_module = app.json
-            request.sid = socket.sid
-            request.namespace = socket.namespace
             if self.server_options["manage_session"]:
                 # Load the cookie session once; handlers share this copy from then on.
-                opened = app.session_interface.open_session(app, request)
+                opened = app.session_interface.open_session(app, app.request_class(socket.environ))
                 state.session = ManagedSession(opened or {})
-            state.context = SocketRequestContext(app, socket.environ, request=request, session=state.session)
-        return HandlerContext(state.context.for_call(event), socket, event)
+            state.context = SocketRequestContext.prototype(app, socket, state.session)
+        return state.context.for_call(event)
 
     def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> tuple[Any, BaseException | None]:
         """Route a handler's exception to ``on_error``; its return value answers like the handler's would.

@@ -27,6 +27,8 @@ from flask.signals import (
 )
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from surge.server.core import SioSocket
 
 Handler = Callable[..., Any]
@@ -58,19 +60,40 @@ class ManagedSession(dict[str, Any], SessionMixin):
 
 
 class SocketRequestContext(RequestContext):
-    """The request context of a Socket.IO handler.
+    """The request context of a Socket.IO handler call.
 
     Every handler call of a socket gets its own context and its own shallow copy
     of the request, made from one prototype built at the socket's first handler:
     building a context from scratch (URL adapter, URL match against the Flask
     routes) was over a third of an async handler call's cost in the profile.
-    The copy resets exactly the per-call state ``RequestContext.__init__`` sets.
+
+    ``push``/``pop`` do what Flask's do for a request, minus the work that is
+    empty here: the URL was routed already, and teardown functions and context
+    signals run only when the app has some (they were a quarter of a handler
+    call's cost, sending signals nobody listened to).  As in Flask, an app
+    context of the same app that is already pushed is reused.  ``error`` is a
+    handler's exception that no error handler took: teardown functions see it,
+    as they see an exception that escapes a Flask view.
     """
+
+    _app_token: Token[AppContext] | None = None
+    _request_token: Token[RequestContext]
+    error: BaseException | None = None
+
+    @classmethod
+    def prototype(cls, app: Flask, socket: SioSocket, session: SessionMixin | None) -> SocketRequestContext:
+        """The context every handler call of ``socket`` copies (``session=None``: Flask's own session)."""
+        request: Any = app.request_class(socket.environ)
+        request.json_module = app.json
+        request.sid = socket.sid
+        request.namespace = socket.namespace
+        return cls(app, socket.environ, request=request, session=session)
 
     def match_request(self) -> None:
         pass  # the URL was routed to Socket.IO already
 
     def for_call(self, event: str | None) -> SocketRequestContext:
+        """A copy for one handler call, with the per-call state ``RequestContext.__init__`` sets."""
         ctx = _shallow_copy(self)
         request: Any = _shallow_copy(self.request)
         request.event = {"message": event, "args": None} if event else None
@@ -78,6 +101,41 @@ class SocketRequestContext(RequestContext):
         ctx.flashes = None
         ctx._after_request_functions = []
         return ctx
+
+    def push(self) -> None:
+        app = self.app
+        if self._session is None:
+            session_interface = app.session_interface
+            self._session = session_interface.open_session(app, self.request) or session_interface.make_null_session(
+                app
+            )
+        current = _cv_app.get(None)
+        if current is None or current.app is not app:
+            self._app_token = _cv_app.set(AppContext(app))
+            if appcontext_pushed.receivers:
+                appcontext_pushed.send(app, _async_wrapper=app.ensure_sync)
+        self._request_token = _cv_request.set(self)
+
+    def pop(self, exc: BaseException | None = None) -> None:
+        app = self.app
+        exc = exc or self.error
+        try:
+            if app.teardown_request_funcs or request_tearing_down.receivers:
+                app.do_teardown_request(exc)
+        finally:
+            _cv_request.reset(self._request_token)
+            if self._app_token is not None:
+                try:
+                    if app.teardown_appcontext_funcs or appcontext_tearing_down.receivers:
+                        app.do_teardown_appcontext(exc)
+                finally:
+                    _cv_app.reset(self._app_token)
+                if appcontext_popped.receivers:
+                    appcontext_popped.send(app, _async_wrapper=app.ensure_sync)
+
+    def __enter__(self) -> SocketRequestContext:
+        self.push()
+        return self
 
 
 def _shallow_copy(obj: T) -> T:
@@ -143,59 +201,3 @@ class Activity:
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
-
-
-class HandlerContext:
-    """Pushes the request context (and an app context of its own) for one handler call.
-
-    Does what ``RequestContext.push``/``pop`` do for a Socket.IO handler, minus the
-    work that is empty there: the URL was routed already, and teardown functions and
-    context signals run only when the app has some (they were a quarter of an async
-    handler call's cost in the profile, sending signals nobody listened to).
-    As in Flask, an app context of the same app that is already pushed is reused.
-    ``error`` is a handler's exception that no error handler took: teardown
-    functions see it, as they see an exception that escapes a Flask view.
-    """
-
-    __slots__ = ("app_token", "ctx", "error", "event", "request_token", "socket")
-
-    def __init__(self, ctx: RequestContext, socket: SioSocket, event: str | None) -> None:
-        self.ctx, self.socket, self.event = ctx, socket, event
-        self.app_token: Token[AppContext] | None = None
-        self.error: BaseException | None = None
-
-    def __enter__(self) -> HandlerContext:
-        ctx = self.ctx
-        app = ctx.app
-        request: Any = ctx.request
-        if not hasattr(request, "sid"):
-            request.sid = self.socket.sid
-            request.namespace = self.socket.namespace
-            request.event = {"message": self.event, "args": None} if self.event else None
-        if ctx._session is None:
-            session_interface = app.session_interface
-            ctx._session = session_interface.open_session(app, request) or session_interface.make_null_session(app)
-        current = _cv_app.get(None)
-        if current is None or current.app is not app:
-            self.app_token = _cv_app.set(AppContext(app))
-            if appcontext_pushed.receivers:
-                appcontext_pushed.send(app, _async_wrapper=app.ensure_sync)
-        self.request_token = _cv_request.set(ctx)
-        return self
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
-        app = self.ctx.app
-        exc = exc or self.error
-        try:
-            if app.teardown_request_funcs or request_tearing_down.receivers:
-                app.do_teardown_request(exc)
-        finally:
-            _cv_request.reset(self.request_token)
-            if self.app_token is not None:
-                try:
-                    if app.teardown_appcontext_funcs or appcontext_tearing_down.receivers:
-                        app.do_teardown_appcontext(exc)
-                finally:
-                    _cv_app.reset(self.app_token)
-                if appcontext_popped.receivers:
-                    appcontext_popped.send(app, _async_wrapper=app.ensure_sync)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from flask import Flask, appcontext_popped, appcontext_pushed, current_app, g, request
+from flask import Flask, appcontext_popped, appcontext_pushed, copy_current_request_context, current_app, g, request
 
 from surge import SocketIO
 
@@ -26,6 +27,20 @@ def make_app() -> tuple[Flask, SocketIO, list[Any]]:
         g.value = value
         return [before, request.event["message"]]
 
+    @socketio.on("in_thread")
+    def in_thread() -> Any:
+        results: list[Any] = []
+
+        @copy_current_request_context
+        def work() -> None:
+            results.append([request.sid == flask_request_sid, request.event["message"], getattr(g, "value", None)])
+
+        flask_request_sid = request.sid
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+        return results[0]
+
     @socketio.on("fail")
     def fail() -> None:
         raise ValueError("boom")
@@ -40,6 +55,12 @@ def test_each_event_gets_a_fresh_g() -> None:
     assert client.emit("remember", 2, callback=True) == [None, "remember", True]
     assert client.emit("remember_async", 3, callback=True) == [None, "remember_async"]
     assert client.emit("remember_async", 4, callback=True) == [None, "remember_async"]
+
+
+def test_a_copied_request_context_works_in_another_thread() -> None:
+    app, socketio, _ = make_app()
+    client = socketio.test_client(app)
+    assert client.emit("in_thread", callback=True) == [True, "in_thread", None]
 
 
 def test_teardown_functions_run_after_every_handler_with_its_error() -> None:
