@@ -1,6 +1,7 @@
 """The shared benchmark app on Surge with ``async def`` handlers (run on the event loop).
 
-Run by ../shared/bench/run.sh (target ``custom``); PORT comes from the environment.
+Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
+scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
 With REDIS_URL (and CHANNEL) set it is one process of a cluster (bench/cluster_broadcast.py).
 """
 
@@ -23,12 +24,17 @@ async def echo(*args):
 
 @socketio.on("join")
 async def join(*args):
-    join_room("r")
+    join_room(args[0] if args else "r")
 
 
 @socketio.on("bcast")
 async def bcast(data):
     emit("msg", data, to="r")
+
+
+@socketio.on("to_room")
+async def to_room(room, data):
+    emit("msg", data, to=room)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The shared benchmark app on Surge with ``def`` handlers, as Flask users write them.
 
-Run by ../shared/bench/run.sh (target ``custom``); PORT comes from the environment.
+Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
+scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
 """
 
 import logging
@@ -22,12 +23,17 @@ def echo(*args):
 
 @socketio.on("join")
 def join(*args):
-    join_room("r")
+    join_room(args[0] if args else "r")
 
 
 @socketio.on("bcast")
 def bcast(data):
     emit("msg", data, to="r")
+
+
+@socketio.on("to_room")
+def to_room(room, data):
+    emit("msg", data, to=room)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
     python bench/compare.py [scenario ...]      # REPS=3 by default; writes docs/benchmarks.md
 
-Every target runs the same scenarios with the same load generator
-(``../shared/bench/run.sh``), interleaved rep by rep so drift hits all alike.
+Every target runs the same scenarios with the same load generator, interleaved
+rep by rep so drift hits all alike: the shared harness (``../shared/bench/run.sh``)
+for its six scenarios, and ``bench/extra_load.js`` for three it lacks (binary
+attachments, large messages, many rooms), run the harness's way (server on CPU 0,
+generator on CPU 1) against ``bench/app_*.py`` and ``bench/node_app.js``.
 The table gives medians and each Surge figure as a ratio to node-socketio from
 the same run; ``docs/benchmarks.png`` charts the ratios.
 """
@@ -12,20 +15,23 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = Path(os.environ.get("BENCH_HARNESS", ROOT.parent / "shared" / "bench" / "run.sh"))
-SCENARIOS = ["connect", "echo1", "echo50", "broadcast", "polling", "memory"]
+EXTRA = ["binary", "large", "rooms"]
+SCENARIOS = ["connect", "echo1", "echo50", "broadcast", "polling", "memory", *EXTRA]
 TARGETS = {
     "surge-def": ["custom", f"{sys.executable} {ROOT / 'bench' / 'app_def.py'}"],
     "surge-async": ["custom", f"{sys.executable} {ROOT / 'bench' / 'app_async.py'}"],
-    "node-socketio": ["node-socketio", ""],
+    "node-socketio": ["node-socketio", f"node {ROOT / 'bench' / 'node_app.js'}"],
 }
 # scenario -> (JSON field, unit, higher is better)
 HEADLINE = {
@@ -35,22 +41,79 @@ HEADLINE = {
     "broadcast": ("deliveries_per_s", "deliveries/s", True),
     "polling": ("acks_per_s", "acks/s", True),
     "memory": ("kib_per_conn", "KiB/conn", False),
+    "binary": ("acks_per_s", "acks/s", True),
+    "large": ("acks_per_s", "acks/s", True),
+    "rooms": ("deliveries_per_s", "deliveries/s", True),
 }
 
 
 def run(target: str, scenario: str, port: int) -> dict[str, object]:
+    if scenario in EXTRA:
+        return run_extra(target, scenario, port)
     harness_target, command = TARGETS[target]
     env = dict(os.environ, BENCH_PORT=str(port), REPS="1")
-    if command:
+    if harness_target == "custom":
         env["BENCH_SERVER_CMD"] = command
     with tempfile.NamedTemporaryFile(suffix=".jsonl") as results:
         env["RESULTS"] = results.name
         out = subprocess.run(
             ["bash", str(HARNESS), harness_target, scenario], env=env, capture_output=True, text=True, cwd=ROOT
         )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    return last_json(out.stdout, out.stderr)
+
+
+def run_extra(target: str, scenario: str, port: int) -> dict[str, object]:
+    """One extra scenario: the server pinned to CPU 0, ``bench/extra_load.js`` to CPU 1."""
+    env = dict(os.environ, PORT=str(port), BENCH_PORT=str(port))
+    env.setdefault("SOCKET_IO", str(socket_io_package()))
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", *TARGETS[target][1].split()],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        if not wait_for_port(port, server):
+            return {"ok": False, "error": (server.communicate(timeout=5)[1] or "no port")[-500:]}
+        out = subprocess.run(
+            ["taskset", "-c", "1", "node", str(ROOT / "bench" / "extra_load.js"), scenario],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return last_json(out.stdout, out.stderr)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def socket_io_package() -> Path:
+    """Node's socket.io as the shared harness installed it (next to it, or in its writable copy)."""
+    for base in (HARNESS.parent, Path.home() / ".cache" / "socketio-bench"):
+        if (base / "node_modules" / "socket.io").is_dir():
+            return base / "node_modules" / "socket.io"
+    subprocess.run(["bash", str(HARNESS.parent / "setup.sh"), "gen", "node-socketio"], check=True)
+    return socket_io_package()
+
+
+def wait_for_port(port: int, server: subprocess.Popen[str]) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server.poll() is None:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                time.sleep(0.5)
+                return True
+        time.sleep(0.1)
+    return False
+
+
+def last_json(stdout: str, stderr: str) -> dict[str, object]:
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
     if not lines:
-        return {"ok": False, "error": out.stderr[-500:]}
+        return {"ok": False, "error": stderr[-500:]}
     result: dict[str, object] = json.loads(lines[-1])
     return result
 
@@ -107,7 +170,17 @@ def write_report(scenarios: list[str], reps: int, raw: dict[tuple[str, str], lis
                 ratios.setdefault(target, {})[scenario] = ratio
             row += [fmt(value), f"{ratio:.2f}x" if ratio is not None else "-"]
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "For memory the ratio is node / surge, so above 1 means Surge uses less.", ""]
+    lines += [
+        "",
+        "For memory the ratio is node / surge, so above 1 means Surge uses less.",
+        "",
+        "The first six scenarios are the shared harness's (see its README).  The last three are",
+        "`bench/extra_load.js`, run the same way against `bench/app_*.py` and `bench/node_app.js`:",
+        "`binary` echoes a 1 KiB binary attachment (50 clients, closed loop); `large` echoes a",
+        "64 KiB string (10 clients); `rooms` has 1000 clients in 100 rooms of 10 and one sender",
+        "with 50 emits in flight, each to a random room (deliveries counted where they arrive).",
+        "",
+    ]
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
     if chart(ratios, scenarios):

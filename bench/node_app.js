@@ -1,0 +1,27 @@
+'use strict';
+// Node's socket.io with the benchmark app, for bench/compare.py's extra scenarios: the shared
+// harness's app (echo, join, bcast) plus `join` with a room name and `to_room`.
+// socket.io comes from the shared harness's install (SOCKET_IO overrides the path).
+const path = require('path');
+const { Server } = require(process.env.SOCKET_IO || path.join(__dirname, '..', '..', 'shared', 'bench', 'node_modules', 'socket.io'));
+
+const io = new Server(require('http').createServer().listen(Number(process.env.PORT || 5000), '127.0.0.1'), { serveClient: false });
+io.on('connection', (socket) => {
+  socket.on('echo', (...args) => {
+    const ack = args.pop();
+    if (typeof ack === 'function') ack(...args);
+  });
+  socket.on('join', (...args) => {
+    const ack = args.pop();
+    socket.join(args.length ? args[0] : 'r');
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('bcast', (data, ack) => {
+    io.to('r').emit('msg', data);
+    if (typeof ack === 'function') ack();
+  });
+  socket.on('to_room', (room, data, ack) => {
+    io.to(room).emit('msg', data);
+    if (typeof ack === 'function') ack();
+  });
+});
