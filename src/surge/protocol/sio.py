@@ -32,7 +32,8 @@ RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
 MAX_ACK_ID_DIGITS = 15
-_ACK_ID = re.compile("[0-9]*")
+# type, attachment count and dash, namespace and comma, ack id: everything before the JSON data
+_HEADER = re.compile("([0-6])(?:([0-9]+)-)?(?:(/[^,]*),?)?([0-9]*)")
 
 
 class SioType(IntEnum):
@@ -129,34 +130,32 @@ def _valid_data(ptype: SioType, data: Any) -> bool:
 
 
 def _parse(text: str, max_attachments: int, loads: Callable[[str], Any]) -> tuple[SioPacket, int]:
-    if not text or not "0" <= text[0] <= "6":
+    header = _HEADER.match(text)
+    if header is None:
         raise RemoteProtocolError(f"invalid Socket.IO packet type in {text[:20]!r}")
-    ptype = _TYPES[ord(text[0]) - 48]
-    pos, end = 1, len(text)
+    kind, count, namespace, ack_digits = header.groups()
+    ptype = _TYPES[ord(kind) - 48]
     attachments = 0
     if ptype is SioType.BINARY_EVENT or ptype is SioType.BINARY_ACK:
-        dash = text.find("-", pos)
-        digits = text[pos:dash]
-        if dash < 0 or not digits.isascii() or not digits.isdigit() or len(digits) > 6:
+        if count is None or len(count) > 6:
             raise RemoteProtocolError("invalid attachment count")
-        attachments = int(digits)
+        attachments = int(count)
         if attachments > max_attachments:
             raise RemoteProtocolError(f"too many binary attachments ({attachments} > {max_attachments})")
-        pos = dash + 1
-    namespace, query = "/", ""
-    if pos < end and text[pos] == "/":
-        comma = text.find(",", pos)
-        stop = end if comma < 0 else comma
-        namespace, _, query = text[pos:stop].partition("?")
-        pos = stop + 1
+    elif count is not None:
+        raise RemoteProtocolError(f"attachment count in a {ptype.name} packet")
+    query = ""
+    if namespace is None:
+        namespace = "/"
+    elif "?" in namespace:
+        namespace, _, query = namespace.partition("?")
     ack_id = None
-    digits_end = _ACK_ID.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string
-    if digits_end > pos:
-        if digits_end - pos > MAX_ACK_ID_DIGITS:
+    if ack_digits:
+        if len(ack_digits) > MAX_ACK_ID_DIGITS:
             raise RemoteProtocolError("ack id too long")
-        ack_id = int(text[pos:digits_end])
-        pos = digits_end
-    data = loads(text[pos:]) if pos < end else None
+        ack_id = int(ack_digits)
+    pos = header.end()
+    data = loads(text[pos:]) if pos < len(text) else None
     if not _valid_data(ptype, data):
         raise RemoteProtocolError(f"invalid payload for {ptype.name} packet")
     return SioPacket(ptype, namespace, data, ack_id, query), attachments
