@@ -47,7 +47,7 @@ from surge.queue.messages import QueueMessage
 from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
-from surge.runtime.server import HttpServer, new_event_loop, serve
+from surge.runtime.server import EmitGate, HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WsgiRunner
 from surge.server.cluster import Cluster, target_tuple
 from surge.server.core import SioServer, SioSocket
@@ -118,6 +118,7 @@ class SocketIO:
         self._stop: asyncio.Event | None = None
         self._loop_thread: int | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
+        self._thread_state = threading.local()  # each emitting thread's EmitGate
         self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._handoff_lock = threading.Lock()
         self._handoff_scheduled = False
@@ -502,19 +503,31 @@ class SocketIO:
             self._cluster_or_fail().emit(event, args, namespace, to, skip, callback)
             return
         # Flow control for emitting threads: a bounded number of emits in flight to the
-        # loop, and none while a client is over max_write_buffer (HttpServer.congestion),
-        # so a handler that emits faster than clients read cannot grow memory.
+        # loop, and a thread whose emit reached a client over max_write_buffer waits
+        # until that client drains (HttpServer.congestion), so a handler that emits
+        # faster than its clients read cannot grow memory.
         self._cluster_or_fail()
+        gate = self._emit_gate()
+        gate.wait()
         self._in_flight.acquire()
-        self.call_in_loop(self._emit_in_loop, event, args, namespace, to, skip, callback)
-        http = self.http
-        if http is not None and not http.uncongested.is_set():
-            http.uncongested.wait()
+        self.call_in_loop(self._emit_in_loop, gate, event, args, namespace, to, skip, callback)
 
-    def _emit_in_loop(self, *args: Any) -> None:
+    def _emit_gate(self) -> EmitGate:
+        """This thread's flow-control gate."""
+        gate: EmitGate | None = getattr(self._thread_state, "gate", None)
+        if gate is None:
+            gate = self._thread_state.gate = EmitGate()
+        return gate
+
+    def _emit_in_loop(self, gate: EmitGate, *args: Any) -> None:
+        http = self.http
+        if http is not None:
+            http.emitting = gate
         try:
             self._cluster_or_fail().emit(*args)
         finally:
+            if http is not None:
+                http.emitting = None
             self._in_flight.release()
 
     # -- room operations, here or on the process that has the client ---------------------------

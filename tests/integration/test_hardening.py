@@ -176,22 +176,27 @@ def vm_rss_kib(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def slow_client(server: ServerProcess, room: str) -> socket.socket:
+    """A raw socket with a small receive buffer that joins ``room`` and never reads again."""
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", server.port))
+    slow.sendall(
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    time.sleep(0.2)
+    for text in (b"40", f'422["join","{room}"]'.encode()):
+        slow.sendall(bytes([0x81, 0x80 | len(text), 0, 0, 0, 0]) + text)  # masked with a zero key
+    time.sleep(0.3)
+    return slow
+
+
 def test_a_client_that_never_reads_costs_bounded_memory(server: ServerProcess) -> None:
     with sio_client(server) as good, sio_client(server) as trigger:
         good.send('421["join","flood"]')
         assert good.recv(timeout=5) == '431["flood"]'
-        # The slow client: a raw socket with a small receive buffer that never reads after joining.
-        slow = socket.socket()
-        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        slow.connect(("127.0.0.1", server.port))
-        slow.sendall(
-            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        )
-        time.sleep(0.2)
-        for text in (b"40", b'422["join","flood"]'):
-            slow.sendall(bytes([0x81, 0x80 | len(text), 0, 0, 0, 0]) + text)  # masked with a zero key
-        time.sleep(0.3)
+        slow = slow_client(server, "flood")
         baseline = vm_rss_kib(server.proc.pid)
         count, size = 2000, 10_000  # 20 MB broadcast
         trigger.send(f'423["flood","flood",{count},{size}]')
@@ -213,6 +218,36 @@ def test_a_client_that_never_reads_costs_bounded_memory(server: ServerProcess) -
             assert time.monotonic() < deadline, "the slow client was not dropped"
             time.sleep(0.05)
         assert peak - baseline < 8 * 1024, (baseline, peak)  # KiB: the buffer limit plus allocator slack
+        slow.close()
+    assert_still_serving(server)
+
+
+def test_a_client_that_never_reads_holds_back_only_the_emits_that_reach_it(server: ServerProcess) -> None:
+    def flood_numbers(ws: ClientConnection, count: int) -> list[int]:
+        return [json.loads(str(recv(ws))[2:])[1]["n"] for _ in range(count)]
+
+    with (
+        ThreadPoolExecutor(3) as readers,  # they answer pings while the test waits
+        sio_client(server) as trigger,
+        sio_client(server) as other,
+        sio_client(server) as other_trigger,
+    ):
+        other.send('421["join","elsewhere"]')
+        assert recv(other) == '431["elsewhere"]'
+        seen = readers.submit(flood_numbers, other, 500)
+        other_ack = readers.submit(recv, other_trigger)
+        logged_before = len(server.output())
+        slow = slow_client(server, "stuck")
+        trigger.send('421["flood","stuck",2000,10000]')  # waits on the slow client until it is dropped
+        stalled = readers.submit(recv, trigger)
+        time.sleep(0.5)  # by now the slow client is congested and the first flood waits
+        other_trigger.send('422["flood","elsewhere",500,1000]')
+        assert other_ack.result(timeout=10) == "432[500]"
+        assert seen.result(timeout=10) == list(range(500))
+        # The other room's flood went through while the slow client was still connected.
+        assert "unread for" not in server.output()[logged_before:]
+        assert "ping timeout" not in server.output()[logged_before:]
+        assert stalled.result(timeout=20) == "431[2000]"  # the first flood resumes once the slow client is dropped
         slow.close()
     assert_still_serving(server)
 

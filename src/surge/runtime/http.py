@@ -302,19 +302,18 @@ class HttpProtocol(asyncio.Protocol):
 
         Past the high-water mark the transport is paused (see :meth:`drain`); past
         ``max_write_buffer`` bytes the connection is congested: the server holds
-        back emitting threads until it drains, and drops it if it is still
-        congested after the heartbeat window (:meth:`HttpServer.congestion`).
+        back the threads whose emits reach it until it drains, and drops it if it
+        is still congested after the heartbeat window (:meth:`HttpServer.congestion`).
         """
         transport = self.transport
         if self.closed or transport is None:
             return
         transport.write(data)
-        if (
-            self.write_paused
-            and not self.congested
-            and transport.get_write_buffer_size() > self.server.max_write_buffer
-        ):
-            self.server.congestion(self, True)
+        if self.write_paused:
+            if not self.congested and transport.get_write_buffer_size() > self.server.max_write_buffer:
+                self.server.congestion(self, True)
+            if self.congested:
+                self.server.hold(self)
 
     def finish_streamed(self, keep_alive: bool) -> None:
         """The streamed response is complete."""

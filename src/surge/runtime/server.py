@@ -28,6 +28,32 @@ log = logging.getLogger("surge")
 SHUTDOWN_GRACE = 5.0
 
 
+class EmitGate:
+    """One emitting thread's gate: shut while an emit of that thread waits on congested connections.
+
+    Opened and shut on the loop thread; the emitting thread waits on it.
+    """
+
+    __slots__ = ("_blockers", "_open")
+
+    def __init__(self) -> None:
+        self._open = threading.Event()
+        self._open.set()
+        self._blockers: set[HttpProtocol] = set()
+
+    def hold(self, proto: HttpProtocol) -> None:
+        self._blockers.add(proto)
+        self._open.clear()
+
+    def release(self, proto: HttpProtocol) -> None:
+        self._blockers.discard(proto)
+        if not self._blockers:
+            self._open.set()
+
+    def wait(self) -> None:
+        self._open.wait()
+
+
 class HttpServer:
     """Routes requests of every :class:`HttpProtocol` connection."""
 
@@ -59,10 +85,10 @@ class HttpServer:
         self.max_connections = max_connections
         self.max_write_buffer = max_write_buffer
         self._refused_logged = 0.0
-        # Set while no connection is congested; emitting threads wait on it (see congestion()).
-        self.uncongested = threading.Event()
-        self.uncongested.set()
-        self._congested: set[HttpProtocol] = set()
+        # Flow control for emitting threads (see congestion()): the gate of the emit being
+        # written now, and the gates each congested connection holds shut.
+        self.emitting: EmitGate | None = None
+        self._held: dict[HttpProtocol, set[EmitGate]] = {}
         self.connections: set[HttpProtocol] = set()
         self._client_js_paths = {self.path + "socket.io.js", self.path + "socket.io.min.js"}
         self._client_js: tuple[bytes, str] | None = None
@@ -83,22 +109,29 @@ class HttpServer:
     def congestion(self, proto: HttpProtocol, congested: bool) -> None:
         """A connection went over ``max_write_buffer`` unread bytes, or came back under.
 
-        While any connection is congested, threads that emit wait (flow control:
-        memory stays bounded however fast a handler produces).  A connection
-        still congested after the heartbeat window (``ping_interval +
-        ping_timeout``) is dropped with a log line, so one client that never
-        reads holds the others back for that long at most.
+        A thread whose emit reached a congested connection waits (flow control:
+        memory stays bounded however fast a handler produces) until that connection
+        drains; threads emitting elsewhere go on.  A connection still congested after
+        the heartbeat window (``ping_interval + ping_timeout``) is dropped with a log
+        line, so one client that never reads holds its emitters back that long at most.
         """
         proto.congested = congested
         if congested:
-            self._congested.add(proto)
-            self.uncongested.clear()
+            self._held.setdefault(proto, set())
             window = self.engine.ping_interval + self.engine.ping_timeout
             self.loop.call_later(window, self._drop_if_congested, proto, window)
         else:
-            self._congested.discard(proto)
-            if not self._congested:
-                self.uncongested.set()
+            for gate in self._held.pop(proto, ()):
+                gate.release(proto)
+
+    def hold(self, proto: HttpProtocol) -> None:
+        """The emit being written reached ``proto``, which is congested: its thread waits."""
+        gate = self.emitting
+        if gate is not None:
+            held = self._held.get(proto)
+            if held is not None and gate not in held:
+                held.add(gate)
+                gate.hold(proto)
 
     def _drop_if_congested(self, proto: HttpProtocol, window: float) -> None:
         if proto.congested and not proto.closed:
