@@ -32,10 +32,22 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the fallback i
     orjson = None  # type: ignore[assignment]
 
 
+class _Binary(TypeError):
+    """Bytes in the data: neither library writes them (Socket.IO sends them as attachments)."""
+
+
+def _refuse(obj: Any) -> Any:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        raise _Binary("bytes are not JSON")
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
 def _fast_dumps(obj: Any) -> str:
     try:
-        return orjson.dumps(obj).decode()
-    except TypeError:
+        return orjson.dumps(obj, default=_refuse).decode()
+    except TypeError as exc:
+        if isinstance(exc.__cause__, _Binary):
+            raise  # the standard library would refuse them too, only slower
         return _std_dumps(obj)
 
 

@@ -523,17 +523,17 @@ class _WebSocketEvents:
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
         session = conn.session
-        if (
-            data.__class__ is str
-            and data[:1] == "4"
-            and session.transport == "websocket"
-            and session.version == 4
-            and session.state is State.OPEN
-        ):
-            # The hot path: a v4 MESSAGE on an open WebSocket session is handed straight to
-            # the application (v4 keeps no per-packet state; v3's heartbeat goes the full way).
-            self.server.app.engine_message(conn, data[1:])
-            return
+        if session.version == 4 and session.transport == "websocket" and session.state is State.OPEN:
+            # The hot path: a v4 MESSAGE on an open WebSocket session (a binary frame is always
+            # one) is handed straight to the application (v4 keeps no per-packet state; v3's
+            # heartbeat goes the full way).
+            if data.__class__ is str:
+                if data[:1] == "4":
+                    self.server.app.engine_message(conn, data[1:])
+                    return
+            else:
+                self.server.app.engine_message(conn, data)
+                return
         try:
             if isinstance(data, str):
                 packet = eio.decode_ws_text(data)
