@@ -180,6 +180,14 @@ def write_report(scenarios: list[str], reps: int, raw: dict[tuple[str, str], lis
         "64 KiB string (10 clients); `rooms` has 1000 clients in 100 rooms of 10 and one sender",
         "with 50 emits in flight, each to a random room (deliveries counted where they arrive).",
         "",
+        "## Profiling",
+        "",
+        "`python bench/inprocess.py [websocket|polling] [async|def]` measures Surge's own cost per",
+        "echo with no sockets (the bench app behind an in-memory transport, 50 clients), repeatably,",
+        "and `--profile` prints cProfile's top functions.  For the whole server under load, run a",
+        "bench app under py-spy (`py-spy record -f raw -o out.txt -- python bench/app_async.py`,",
+        "pinned with `taskset -c 0`) while `../shared/bench/gen/loadgen.js` drives it from CPU 1.",
+        "",
     ]
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
