@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from flask import Flask, appcontext_popped, appcontext_pushed, copy_current_request_context, current_app, g, request
+from flask.globals import _cv_app, _cv_request
+from werkzeug.test import EnvironBuilder
 
 from surge import SocketIO
+from surge.handlers import SocketRequestContext
 
 
 def make_app() -> tuple[Flask, SocketIO, list[Any]]:
@@ -102,13 +107,20 @@ def test_app_context_signals_are_sent_when_someone_listens() -> None:
     assert seen == [("pushed", True), ("popped", True)]
 
 
-def test_handlers_leave_no_context_behind() -> None:
-    app, socketio, _ = make_app()
-    client = socketio.test_client(app)
-    client.emit("remember_async", 1, callback=True)
-    client.emit("fail")
-    client.get_received()
-    from flask.globals import _cv_app, _cv_request
-
+def test_a_handler_context_restores_what_was_there() -> None:
+    app = Flask(__name__)
+    socket: Any = SimpleNamespace(environ=EnvironBuilder(path="/socket.io/").get_environ(), sid="s1", namespace="/")
+    prototype = SocketRequestContext.prototype(app, socket, None)
+    with app.app_context() as outer:
+        with prototype.for_call("ev") as ctx:
+            assert _cv_app.get() is outer  # an app context of the same app is reused, as Flask does
+            assert _cv_request.get() is ctx
+            assert (request.sid, request.event) == ("s1", {"message": "ev", "args": None})
+        assert _cv_request.get(None) is None
+        assert _cv_app.get() is outer
+    with prototype.for_call("ev"):
+        assert _cv_app.get(None) is not None  # one of its own
+    with pytest.raises(ValueError), prototype.for_call("ev"):
+        raise ValueError("escapes the handler")
     assert _cv_app.get(None) is None
     assert _cv_request.get(None) is None
