@@ -12,6 +12,7 @@ from surge.protocol.eio import (
     decode_payload,
     decode_ws_binary,
     decode_ws_text,
+    encode_message_payload,
     encode_payload,
     encode_ws,
 )
@@ -29,6 +30,11 @@ def test_v4_payload_joins_with_record_separator_and_base64s_binary() -> None:
         EioPacket(M, b"\x01\x02\x03"),
         EioPacket(EioType.PING),
     ]
+
+
+@given(st.text())
+def test_one_message_payload_is_the_general_encoding(data: str) -> None:
+    assert encode_message_payload(data) == encode_payload([EioPacket(EioType.MESSAGE, data)], 4)[0]
 
 
 def test_v3_string_payload_counts_utf16_units() -> None:

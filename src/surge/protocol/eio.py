@@ -123,6 +123,11 @@ def _encode_v3_text(packet: EioPacket) -> str:
     return f"{packet.type}{packet.data}"
 
 
+def encode_message_payload(data: str) -> bytes:
+    """A v4 polling payload of one text message: ``encode_payload`` for the common answer, cheaper."""
+    return f"{EioType.MESSAGE:d}{data}".encode()
+
+
 def encode_payload(packets: list[EioPacket], version: int, *, b64: bool = False) -> tuple[bytes, str]:
     """Encode packets for one polling response; returns ``(body, content_type)``.
 

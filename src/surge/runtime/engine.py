@@ -111,7 +111,16 @@ class EngineConnection:
         if ws is not None and self.session.transport == "websocket" and not self.closed:
             ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
             return
-        self.session.send(EioPacket(EioType.MESSAGE, data))
+        session = self.session
+        poll = self.poll
+        if poll is not None and data.__class__ is str and session.version == 4 and session.state is State.OPEN:
+            if not session.has_packets():
+                # A GET is waiting and nothing is queued before this message: it is the whole answer.
+                self.poll = None
+                session.end_poll()
+                self.server.respond_ok(poll[0], poll[1], eio.encode_message_payload(data), eio.TEXT_CONTENT_TYPE)
+                return
+        session.send(EioPacket(EioType.MESSAGE, data))
         self.pump()
 
     def send_outgoing(self, message: Outgoing) -> None:
@@ -425,7 +434,10 @@ class EngineServer:
         packets = session.packets_to_send()
         if not packets:
             packets = [EioPacket(EioType.CLOSE if session.state is State.CLOSED else EioType.NOOP)]
-        body, content_type = eio.encode_payload(packets, session.version, b64=session.b64)
+        self.respond_ok(proto, request, *eio.encode_payload(packets, session.version, b64=session.b64))
+
+    def respond_ok(self, proto: Responder, request: Request, body: bytes, content_type: str) -> None:
+        """A 200 answer to a polling request, with the CORS headers its origin gets."""
         proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
 
     def _post(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
@@ -438,7 +450,7 @@ class EngineServer:
             except UnicodeDecodeError:
                 pass  # the full decoding below refuses it
             else:
-                proto.respond(request, 200, [("Content-Type", "text/html"), *self._cors_headers(request)], b"ok")
+                self.respond_ok(proto, request, b"ok", "text/html")
                 self.app.engine_message(conn, text[1:])
                 return
         try:
@@ -448,7 +460,7 @@ class EngineServer:
             self.protocol_violation(conn, exc)
             conn.pump()
             return
-        proto.respond(request, 200, [("Content-Type", "text/html"), *self._cors_headers(request)], b"ok")
+        self.respond_ok(proto, request, b"ok", "text/html")
         conn.receive_packets(packets)
 
     # -- websocket ----------------------------------------------------------------------
@@ -468,8 +480,7 @@ class EngineServer:
             proto, request = conn.poll
             conn.poll = None
             conn.session.end_poll()
-            body, content_type = eio.encode_payload([EioPacket(EioType.NOOP)], conn.version)
-            proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
+            self.respond_ok(proto, request, *eio.encode_payload([EioPacket(EioType.NOOP)], conn.version))
         conn.pump()
 
     # -- helpers ----------------------------------------------------------------------
