@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -29,9 +30,9 @@ HARNESS = Path(os.environ.get("BENCH_HARNESS", ROOT.parent / "shared" / "bench" 
 EXTRA = ["binary", "large", "rooms"]
 SCENARIOS = ["connect", "echo1", "echo50", "broadcast", "polling", "memory", *EXTRA]
 TARGETS = {
-    "surge-def": ["custom", f"{sys.executable} {ROOT / 'bench' / 'app_def.py'}"],
-    "surge-async": ["custom", f"{sys.executable} {ROOT / 'bench' / 'app_async.py'}"],
-    "node-socketio": ["node-socketio", f"node {ROOT / 'bench' / 'node_app.js'}"],
+    "surge-def": ["custom", shlex.join([sys.executable, str(ROOT / "bench" / "app_def.py")])],
+    "surge-async": ["custom", shlex.join([sys.executable, str(ROOT / "bench" / "app_async.py")])],
+    "node-socketio": ["node-socketio", shlex.join(["node", str(ROOT / "bench" / "node_app.js")])],
 }
 # scenario -> (JSON field, unit, higher is better)
 HEADLINE = {
@@ -66,40 +67,45 @@ def run_extra(target: str, scenario: str, port: int) -> dict[str, object]:
     """One extra scenario: the server pinned to CPU 0, ``bench/extra_load.js`` to CPU 1."""
     env = dict(os.environ, PORT=str(port), BENCH_PORT=str(port))
     env.setdefault("SOCKET_IO", str(socket_io_package()))
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", *TARGETS[target][1].split()],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        if not wait_for_port(port, server):
-            return {"ok": False, "error": (server.communicate(timeout=5)[1] or "no port")[-500:]}
-        out = subprocess.run(
-            ["taskset", "-c", "1", "node", str(ROOT / "bench" / "extra_load.js"), scenario],
+    with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe nobody reads while the server runs
+        server = subprocess.Popen(
+            ["taskset", "-c", "0", *shlex.split(TARGETS[target][1])],
             env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
-        return last_json(out.stdout, out.stderr)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        try:
+            if not wait_for_port(port, server):
+                log.seek(0)
+                return {"ok": False, "error": (log.read() or "no port")[-500:]}
+            out = subprocess.run(
+                ["taskset", "-c", "1", "node", str(ROOT / "bench" / "extra_load.js"), scenario],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            return last_json(out.stdout, out.stderr)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 def socket_io_package() -> Path:
     """Node's socket.io as the shared harness installed it (next to it, or in its writable copy)."""
-    for base in (HARNESS.parent, Path.home() / ".cache" / "socketio-bench"):
-        if (base / "node_modules" / "socket.io").is_dir():
-            return base / "node_modules" / "socket.io"
-    subprocess.run(["bash", str(HARNESS.parent / "setup.sh"), "gen", "node-socketio"], check=True)
-    return socket_io_package()
+    places = [
+        base / "node_modules" / "socket.io" for base in (HARNESS.parent, Path.home() / ".cache" / "socketio-bench")
+    ]
+    if not any(place.is_dir() for place in places):
+        subprocess.run(["bash", str(HARNESS.parent / "setup.sh"), "gen", "node-socketio"], check=True)
+    for place in places:
+        if place.is_dir():
+            return place
+    raise SystemExit(f"the shared harness's setup did not install socket.io in {' or '.join(map(str, places))}")
 
 
-def wait_for_port(port: int, server: subprocess.Popen[str]) -> bool:
+def wait_for_port(port: int, server: subprocess.Popen[bytes]) -> bool:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and server.poll() is None:
         with socket.socket() as probe:

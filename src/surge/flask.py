@@ -404,13 +404,14 @@ class SocketIO:
         assert app is not None
         state: SocketState | None = socket.state
         if state is None:
-            return SocketRequestContext.prototype(app, socket, None).for_call(event)
+            return SocketRequestContext.prototype(app, socket).for_call(event)
         if state.context is None:
+            context = SocketRequestContext.prototype(app, socket)
             if self.server_options["manage_session"]:
                 # Load the cookie session once; handlers share this copy from then on.
-                opened = app.session_interface.open_session(app, app.request_class(socket.environ))
-                state.session = ManagedSession(opened or {})
-            state.context = SocketRequestContext.prototype(app, socket, state.session)
+                opened = app.session_interface.open_session(app, context.request)
+                state.session = context._session = ManagedSession(opened or {})
+            state.context = context
         return state.context.for_call(event)
 
     def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> tuple[Any, BaseException | None]:

@@ -81,13 +81,13 @@ class SocketRequestContext(RequestContext):
     error: BaseException | None = None
 
     @classmethod
-    def prototype(cls, app: Flask, socket: SioSocket, session: SessionMixin | None) -> SocketRequestContext:
-        """The context every handler call of ``socket`` copies (``session=None``: Flask's own session)."""
+    def prototype(cls, app: Flask, socket: SioSocket) -> SocketRequestContext:
+        """The context every handler call of ``socket`` copies (with no session, each push opens Flask's)."""
         request: Any = app.request_class(socket.environ)
         request.json_module = app.json
         request.sid = socket.sid
         request.namespace = socket.namespace
-        return cls(app, socket.environ, request=request, session=session)
+        return cls(app, socket.environ, request=request)
 
     def match_request(self) -> None:
         pass  # the URL was routed to Socket.IO already

@@ -110,7 +110,7 @@ def test_app_context_signals_are_sent_when_someone_listens() -> None:
 def test_a_handler_context_restores_what_was_there() -> None:
     app = Flask(__name__)
     socket: Any = SimpleNamespace(environ=EnvironBuilder(path="/socket.io/").get_environ(), sid="s1", namespace="/")
-    prototype = SocketRequestContext.prototype(app, socket, None)
+    prototype = SocketRequestContext.prototype(app, socket)
     with app.app_context() as outer:
         with prototype.for_call("ev") as ctx:
             assert _cv_app.get() is outer  # an app context of the same app is reused, as Flask does
