@@ -4,17 +4,24 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup system-demo system-test demo test lint bench clean
+
+# System packages first (Node, Redis, Chromium...): installed from Debian's archive
+# when run as root, otherwise the command stops and names what to install.
+system-demo:
+	@scripts/system-packages.sh demo
+system-test:
+	@scripts/system-packages.sh test
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml | system-demo
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json | system-demo
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -26,7 +33,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests examples bench fuzz
 	$(BIN)/mypy
 
-test: lint
+test: system-test lint
 	$(BIN)/pytest
 
 bench: setup

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The system packages `make demo` and `make test` need, installed from Debian's
+# archive when missing (as root), or named in one line to install (otherwise).
+# Usage: scripts/system-packages.sh demo|test
+set -euo pipefail
+want=${1:-test}
+
+missing=()
+need() {  # need COMMAND PACKAGE...
+  local cmd=$1; shift
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$@")
+}
+need node nodejs
+need npm npm
+need make make
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ "$want" = test ]; then
+  need redis-server redis-server   # the cluster tests start their own redis-server
+  need openssl openssl             # self-signed certificates for the TLS tests
+  need chromium chromium           # the browser tests (headless)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "Missing system packages. Install them, then run make again:" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing system packages: ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
