@@ -12,6 +12,7 @@ processes go through :class:`~surge.server.cluster.Cluster`.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextvars
 import inspect
 import logging
@@ -22,15 +23,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 
+from surge import options as options_module
 from surge.client_js import find_client_js
+from surge.dispatch import HandlerTable
 from surge.errors import ConnectionRefusedError, DisconnectedError
+from surge.facade import ASYNC_MODE, ServerFacade
 from surge.handlers import (
     Activity,
     Done,
+    EventInfo,
     Handler,
     HandlerRecord,
     Job,
@@ -39,6 +44,7 @@ from surge.handlers import (
     SocketState,
     continue_coroutine,
 )
+from surge.options import resolve as resolve_options
 from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
@@ -57,36 +63,11 @@ if TYPE_CHECKING:
     from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
+T = TypeVar("T")
 
 
 # Emits that threads may have handed to the loop and the loop has not yet made.
 EMITS_IN_FLIGHT = 64
-
-# Option names and defaults as Flask-SocketIO documents them; SOCKETIO_<NAME> config keys override.
-DEFAULTS: dict[str, Any] = {
-    "path": "socket.io",
-    "cors_allowed_origins": None,
-    "cors_credentials": True,
-    "ping_interval": 25,
-    "ping_timeout": 20,
-    "max_http_buffer_size": 1_000_000,
-    "async_handlers": True,
-    "always_connect": False,
-    "manage_session": True,
-    "logger": False,
-    "engineio_logger": False,
-    "json": None,
-    "message_queue": None,
-    "channel": "flask-socketio",
-    "transports": ("polling", "websocket"),
-    "allow_upgrades": True,
-    "max_attachments": 10,
-    "max_workers": 1000,
-    "client_js": None,
-    "max_connections": None,
-    "max_write_buffer": 1024 * 1024,
-    "request_timeout": 10.0,
-}
 
 
 class Reason:
@@ -103,10 +84,11 @@ class SocketIO:
     """Create a Socket.IO server for a Flask application, as Flask-SocketIO does."""
 
     reason = Reason
+    async_mode = ASYNC_MODE  # Flask-SocketIO's templates show it; Surge's model is threads plus one loop
 
     def __init__(self, app: flask.Flask | None = None, **options: Any) -> None:
-        self.server_options: dict[str, Any] = dict(options)
-        self.handlers: dict[str, dict[str, HandlerRecord]] = {}
+        self._given: dict[str, Any] = dict(options)  # as passed; init_app merges the app's config under them
+        self.table = HandlerTable()
         self.namespace_handlers: list[Namespace] = []
         self.exception_handlers: dict[str, Handler] = {}
         self.default_exception_handler: Handler | None = None
@@ -127,32 +109,27 @@ class SocketIO:
         self._queue: RedisPubSub | None = None
         self.cluster: Cluster | None = None
         self._publisher: RedisPublisher | None = None
+        self._facade: ServerFacade | None = None
         self._activities: dict[str, Activity] = {}  # test clients' Engine.IO sid -> their handlers at work
         if app is not None:
-            self.init_app(app, **options)
+            self.init_app(app)
+        else:
+            # A write-only emitter (message_queue, no app) or an app factory's: checked now, warned once.
+            self.server_options = resolve_options({}, self._given, warn="message_queue" in options)
 
     def init_app(self, app: flask.Flask, **options: Any) -> None:
         """Bind to ``app`` (application factories); ``SOCKETIO_*`` config keys are read too."""
-        merged = dict(DEFAULTS)
         config = getattr(app, "config", {})  # a plain WSGI app has none
-        for name in DEFAULTS:
-            key = "SOCKETIO_" + name.upper()
-            if key in config:
-                merged[name] = config[key]
-        merged.update(self.server_options)
-        merged.update(options)
-        unknown = set(merged) - set(DEFAULTS)
-        if unknown:
-            log.debug("ignoring unsupported options: %s", ", ".join(sorted(unknown)))
-        self.server_options = merged
+        self._given.update(options)
+        merged = self.server_options = resolve_options(config, self._given)
         self.app = app
         if isinstance(app, flask.Flask):
             app.extensions["socketio"] = self
-        if merged["logger"]:  # everything Surge logs, connection events included
-            logging.getLogger("surge").setLevel(logging.INFO)
-        if merged["engineio_logger"]:
-            logging.getLogger("surge.engine").setLevel(logging.INFO)
-            logging.getLogger("surge.runtime").setLevel(logging.INFO)
+        namespaces = merged["namespaces"]
+        self.table.extra_namespaces = None if namespaces == "*" else frozenset(namespaces or ())
+        options_module.logger_for(merged["logger"], "surge")  # everything Surge logs
+        for name in ("surge.engine", "surge.runtime"):
+            options_module.logger_for(merged["engineio_logger"], name)
 
     # -- registration ------------------------------------------------------------------
 
@@ -167,7 +144,7 @@ class SocketIO:
 
     def on_event(self, message: str, handler: Handler, namespace: str | None = None) -> None:
         """Register ``handler`` for event ``message`` without a decorator."""
-        self.handlers.setdefault(namespace or "/", {})[message] = HandlerRecord.of(handler)
+        self.table.add(namespace or "/", message, handler)
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Decorator: register a handler named after the function."""
@@ -206,64 +183,45 @@ class SocketIO:
             raise ValueError("Not a namespace instance.")
         namespace_handler._set_socketio(self)
         self.namespace_handlers.append(namespace_handler)
-        table = self.handlers.setdefault(namespace_handler.namespace, {})
-        for name in dir(namespace_handler):
-            method = getattr(namespace_handler, name)
-            if name.startswith("on_") and callable(method):
-                table[name[3:]] = HandlerRecord.of(method)
+        overridden = type(namespace_handler).trigger_event is not Namespace.trigger_event
+        self.table.add_class(namespace_handler, overridden)
 
     # -- the Handlers interface the server core calls (loop thread) -------------------
 
     def has_namespace(self, namespace: str) -> bool:
-        return namespace == "/" or namespace in self.handlers or "*" in self.handlers
-
-    def _find(self, namespace: str, event: str) -> tuple[Handler, bool, bool] | None:
-        """(function, is_async, takes_extra) for ``event``, with catch-alls last."""
-        for ns_key in (namespace, "*"):
-            table = self.handlers.get(ns_key)
-            if table is None:
-                continue
-            record = table.get(event)
-            if record is not None:
-                fn = record.fn
-                if ns_key == "*":
-                    fn = _bind_first(fn, namespace)
-                return fn, record.is_async, record.takes_extra
-            if event not in ("connect", "disconnect") and "*" in table:
-                record = table["*"]
-                fn = _bind_first(record.fn, event)
-                if ns_key == "*":
-                    fn = _bind_first(fn, namespace)
-                return fn, record.is_async, True
-        return None
+        return self.table.has_namespace(namespace)
 
     def handle_connect(self, socket: SioSocket, auth: Any) -> None:
         socket.state = SocketState()
         socket.state.activity = self._activities.get(socket.eio_sid)
-        found = self._find(socket.namespace, "connect")
-        if found is None:
+        target = self.table.find(socket.namespace, "connect")
+        if target is None:
             assert self.sio is not None
             self.sio.accept(socket)
             return
-        fn, is_async, takes_auth = found
-        args = (auth,) if takes_auth else ()
-        self._run(socket, "connect", fn, is_async, args, self._connect_done)
+        # request.event carries the environ and auth, as Flask-SocketIO's does.
+        event_args = (socket.environ, auth)
+        info = {"message": target.message, "args": event_args}
+        args = event_args if target.raw else (auth,) if target.takes_extra else ()
+        self._run(socket, info, target.fn, target.is_async, args, self._connect_done)
 
     def _connect_done(self, socket: SioSocket, result: Any, error: BaseException | None) -> None:
         assert self.sio is not None
         if isinstance(error, ConnectionRefusedError):
             self.sio.refuse(socket, error.error_args)
+        elif isinstance(error, builtins.ConnectionRefusedError):
+            self.sio.refuse(socket, {"message": "Connection refused by server"})  # python-socketio's words
         elif error is not None or result is False:
             self.sio.refuse(socket, {"message": "Connection rejected by server"})
         else:
             self.sio.accept(socket)
 
     def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None:
-        found = self._find(socket.namespace, event)
-        if found is None:
+        target = self.table.find(socket.namespace, event)
+        if target is None:
             log.debug("no handler for event %r on %s", event, socket.namespace)
             return
-        fn, is_async, _ = found
+        call_args = (*target.prefix, *args) if target.prefix else tuple(args)
         done = None
         if ack_id is not None:
 
@@ -272,26 +230,25 @@ class SocketIO:
                     assert self.sio is not None
                     self.sio.send_ack(sock, ack_id, _ack_args(result))
 
-        self._run(socket, event, fn, is_async, tuple(args), done)
+        info = {"message": target.message, "args": call_args}
+        self._run(socket, info, target.fn, target.is_async, call_args, done)
 
     def handle_ack(self, socket: SioSocket, callback: Handler, args: list[Any]) -> None:
-        if getattr(callback, "runs_on_loop", False):
-            callback(*args)  # a call() waiting in some thread, or a relay to another process
-            return
-        self._run(socket, None, callback, inspect.iscoroutinefunction(callback), tuple(args), None, serial=False)
+        self._run_callback(callback, args)
 
     def handle_disconnect(self, socket: SioSocket, reason: str) -> None:
-        found = self._find(socket.namespace, "disconnect")
-        if found is not None:
-            fn, is_async, takes_reason = found
-            self._run(socket, "disconnect", fn, is_async, (reason,) if takes_reason else (), None)
+        target = self.table.find(socket.namespace, "disconnect")
+        if target is not None:
+            info = {"message": target.message, "args": (reason,)}
+            args = (reason,) if target.takes_extra or target.raw else ()
+            self._run(socket, info, target.fn, target.is_async, args, None)
 
     # -- running handlers -------------------------------------------------------------------
 
     def _run(
         self,
         socket: SioSocket,
-        event: str | None,
+        info: EventInfo | None,
         fn: Handler,
         is_async: bool,
         args: tuple[Any, ...],
@@ -304,7 +261,7 @@ class SocketIO:
         arrival order (``serial=False`` exempts ack callbacks, which a waiting
         ``call()`` inside a handler depends on).
         """
-        job: Job = (socket, event, fn, is_async, args, done)
+        job: Job = (socket, info, fn, is_async, args, done)
         state: SocketState | None = socket.state
         if serial and state is not None and not self.server_options["async_handlers"]:
             if state.busy:
@@ -358,13 +315,13 @@ class SocketIO:
     def _run_sync(
         self,
         socket: SioSocket,
-        event: str | None,
+        info: EventInfo | None,
         fn: Handler,
         is_async: bool,
         args: tuple[Any, ...],
         done: Done | None,
     ) -> None:
-        result, error = self._call_in_context(socket, event, lambda: fn(*args))
+        result, error = self._call_in_context(socket, info, lambda: fn(*args))
         state: SocketState | None = socket.state
         if done is not None or (state is not None and state.busy):
             self.call_in_loop(self._finished, socket, done, result, error)
@@ -374,47 +331,55 @@ class SocketIO:
     async def _run_async(
         self,
         socket: SioSocket,
-        event: str | None,
+        info: EventInfo | None,
         fn: Handler,
         is_async: bool,
         args: tuple[Any, ...],
         done: Done | None,
     ) -> None:
-        with self._context(socket, event) as context:
+        with self._context(socket, info) as context:
             try:
                 result, error = await fn(*args), None
             except Exception as exc:
-                result, error = self._handle_error(socket, event, exc)
+                result, error = self._handle_error(socket, info, exc)
                 context.error = error
+            else:
+                context.handler_returned()
         self._finished(socket, done, result, error)
 
     def _call_in_context(
-        self, socket: SioSocket, event: str | None, call: Callable[[], Any]
+        self, socket: SioSocket, info: EventInfo | None, call: Callable[[], Any]
     ) -> tuple[Any, BaseException | None]:
-        with self._context(socket, event) as context:
+        with self._context(socket, info) as context:
             try:
-                return call(), None
+                result = call()
             except Exception as exc:
-                result, context.error = self._handle_error(socket, event, exc)
+                result, context.error = self._handle_error(socket, info, exc)
                 return result, context.error
+            context.handler_returned()
+            return result, None
 
-    def _context(self, socket: SioSocket, event: str | None) -> SocketRequestContext:
+    def _context(self, socket: SioSocket, info: EventInfo | None) -> SocketRequestContext:
         """A Flask request context for a handler of ``socket``, with the managed session."""
         app = self.app
         assert app is not None
         state: SocketState | None = socket.state
         if state is None:
-            return SocketRequestContext.prototype(app, socket).for_call(event)
+            return SocketRequestContext.prototype(app, socket).for_call(info)
         if state.context is None:
             context = SocketRequestContext.prototype(app, socket)
             if self.server_options["manage_session"]:
                 # Load the cookie session once; handlers share this copy from then on.
                 opened = app.session_interface.open_session(app, context.request)
                 state.session = context._session = ManagedSession(opened or {})
+            else:
+                context.saves_session = True  # Flask's own session, opened and saved by each handler
             state.context = context
-        return state.context.for_call(event)
+        return state.context.for_call(info)
 
-    def _handle_error(self, socket: SioSocket, event: str | None, exc: Exception) -> tuple[Any, BaseException | None]:
+    def _handle_error(
+        self, socket: SioSocket, info: EventInfo | None, exc: Exception
+    ) -> tuple[Any, BaseException | None]:
         """Route a handler's exception to ``on_error``; its return value answers like the handler's would.
 
         Returns ``(result, error)``: the error is ``None`` once an error handler took it.
@@ -423,9 +388,14 @@ class SocketIO:
             return None, exc
         handler = self.exception_handlers.get(socket.namespace, self.default_exception_handler)
         if handler is None:
+            if isinstance(exc, builtins.ConnectionRefusedError) and info is not None and info["message"] == "connect":
+                return None, exc  # python-socketio refuses the connection for it
+            state: SocketState | None = socket.state
+            if state is not None and state.activity is not None:
+                state.activity.error = exc  # a test client raises it, as Flask-SocketIO's does
             log.error(
                 "error in handler for event %r (sid %s, namespace %s)",
-                event,
+                info and info["message"],
                 socket.sid,
                 socket.namespace,
                 exc_info=exc,
@@ -434,7 +404,7 @@ class SocketIO:
         try:
             return handler(exc), None
         except Exception as handler_exc:
-            log.exception("error in the error handler for event %r (sid %s)", event, socket.sid)
+            log.exception("error in the error handler for event %r (sid %s)", info and info["message"], socket.sid)
             return None, handler_exc
 
     # -- loop plumbing ------------------------------------------------------------------------
@@ -480,6 +450,24 @@ class SocketIO:
             raise RuntimeError("the Socket.IO server is not running; call socketio.run(app)")
         return self.sio
 
+    def _read_on_loop(self, read: Callable[[], T]) -> T:
+        """``read()`` on the loop thread (inline there), for a consistent view of the server's state."""
+        loop = self._loop_or_fail()
+        if threading.get_ident() == self._loop_thread:
+            return read()
+
+        async def on_loop() -> T:
+            return read()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), loop).result()
+
+    @property
+    def server(self) -> ServerFacade:
+        """python-socketio's ``Server`` API, for what apps reach through ``socketio.server`` (see surge.facade)."""
+        if self._facade is None:
+            self._facade = ServerFacade(self)
+        return self._facade
+
     # -- the public API ---------------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
@@ -490,11 +478,16 @@ class SocketIO:
         skip_sid = kwargs.pop("skip_sid", None)
         callback = kwargs.pop("callback", None)
         kwargs.pop("broadcast", None)
+        kwargs.pop("ignore_queue", None)  # every emit goes through the cluster; the queue only where needed
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        args = _event_args(args)
         skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
-        if not include_self and flask.has_request_context() and getattr(flask.request, "sid", None):
-            skip.append(flask.request.sid)  # type: ignore[attr-defined]
+        sid = getattr(flask.request, "sid", None) if flask.has_request_context() else None
+        if not include_self and not skip and sid is not None:
+            skip.append(sid)  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
+        if callback is not None and sid is not None:
+            callback = _EmitterCallback(callback, sid, flask.request.namespace)  # type: ignore[attr-defined]
         if self.loop is None and self._write_only_publisher() is not None:
             if callback is not None:
                 raise ValueError("a write-only emitter cannot receive acks")
@@ -614,9 +607,27 @@ class SocketIO:
             self.cluster.received(raw)
 
     def _run_callback(self, callback: Handler, args: list[Any]) -> None:
-        """An ack from a client of another process: run the callback like a local one, in a worker."""
+        """A client's ack (of this process or another): run the emit's callback.
+
+        As in Flask-SocketIO, a callback given to an emit made in a handler runs in
+        the request context of that handler's client (``request.sid`` is the emitter),
+        and not at all once that client is gone; any other runs in a worker with an
+        app context.
+        """
         if getattr(callback, "runs_on_loop", False):
             callback(*args)
+            return
+        if isinstance(callback, _EmitterCallback):
+            assert self.sio is not None
+            socket = self.sio.sockets.get(callback.sid)
+            if socket is not None and socket.namespace == callback.namespace:
+                fn = callback.fn
+                call_args = tuple(args)
+                info = {"message": None, "args": call_args}
+                self._run(socket, info, fn, inspect.iscoroutinefunction(fn), call_args, None, serial=False)
+            return
+        if inspect.iscoroutinefunction(callback):
+            self._loop_or_fail().create_task(callback(*args))
             return
         assert self.pool is not None
         self.pool.submit(self._call_with_app_context, callback, args)
@@ -635,7 +646,7 @@ class SocketIO:
         if self._publisher is None:
             from surge.queue.redis_pubsub import RedisPublisher  # redis is needed only with a queue
 
-            channel = self.server_options.get("channel") or DEFAULTS["channel"]
+            channel = self.server_options.get("channel") or options_module.DEFAULTS["channel"]
             self._publisher = RedisPublisher(url, channel)
         return self._publisher
 
@@ -693,6 +704,10 @@ class SocketIO:
         :class:`~surge.errors.DisconnectedError` at once if the client goes away.
         """
         to = to or sid or kwargs.pop("room", None)
+        kwargs.pop("ignore_queue", None)
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        args = _event_args(args)
         if to is None:
             raise ValueError("call() needs the sid of one client in to=")
         if self.loop is not None and threading.get_ident() == self._loop_thread:
@@ -884,10 +899,12 @@ class SocketIO:
             self._queue = RedisPubSub(opts["message_queue"], opts["channel"], self._queue_received)
             loop.call_soon(self._queue.start)
         self.cluster = Cluster(self.sio, self._node, self._queue.publish if self._queue else None, self._run_callback)
+        ping_interval, ping_grace = options_module.ping_interval(opts["ping_interval"])
         engine = self.engine = EngineServer(
             self.sio,
             loop,
-            ping_interval=opts["ping_interval"],
+            ping_interval=ping_interval,
+            ping_grace=ping_grace,
             ping_timeout=opts["ping_timeout"],
             max_http_buffer_size=opts["max_http_buffer_size"],
             max_write_buffer=opts["max_write_buffer"],
@@ -902,6 +919,35 @@ class SocketIO:
         """Stop the server started by :meth:`run` (from a handler or another thread)."""
         if self.loop is not None and self._stop is not None:
             self.loop.call_soon_threadsafe(self._stop.set)
+
+
+class _EmitterCallback:
+    """An emit's callback with the handler's client that emitted, whose context it runs in."""
+
+    __slots__ = ("fn", "namespace", "sid")
+
+    def __init__(self, fn: Handler, sid: str, namespace: str) -> None:
+        self.fn = fn
+        self.sid = sid
+        self.namespace = namespace
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+
+def _event_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arguments an emit's data stands for: a tuple is several, None is none (python-socketio's rule).
+
+    More than one positional argument is a Surge extension: each is one argument.
+    """
+    if len(args) != 1:
+        return args
+    data = args[0]
+    if isinstance(data, tuple):
+        return tuple(data)
+    if data is None:
+        return ()
+    return args
 
 
 class _AckWaiter:
@@ -1008,16 +1054,7 @@ def close_room(room: str, namespace: str | None = None) -> None:
 def rooms(sid: str | None = None, namespace: str | None = None) -> list[str]:
     """The rooms of the sender (or ``sid``)."""
     socketio, current_sid, current_ns = _current()
-    sio = socketio._server()
-    if threading.get_ident() == socketio._loop_thread:
-        return sio.rooms(sid or current_sid, namespace or current_ns)
-    loop = socketio.loop
-    assert loop is not None
-
-    async def read() -> list[str]:
-        return sio.rooms(sid or current_sid, namespace or current_ns)
-
-    return asyncio.run_coroutine_threadsafe(read(), loop).result()
+    return socketio.server.rooms(sid or current_sid, namespace or current_ns)
 
 
 def disconnect(sid: str | None = None, namespace: str | None = None, silent: bool = False) -> None:
@@ -1041,10 +1078,19 @@ class Namespace:
             raise RuntimeError("register the namespace with socketio.on_namespace() first")
         return self.socketio
 
-    def trigger_event(self, event: str, *args: Any) -> Any:
-        """Call the ``on_<event>`` method, if there is one."""
-        handler = getattr(self, "on_" + event, None)
-        return handler(*args) if handler is not None else None
+    def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
+        """Call the ``on_<event>`` method, if there is one (Flask-SocketIO's signature).
+
+        Override it to route events yourself; ``args`` are the event's arguments,
+        for ``connect`` ``(environ, auth)`` and for ``disconnect`` ``(reason,)``.
+        """
+        handler = getattr(self, "on_" + (event or ""), None)
+        if handler is None:
+            return None
+        if event == "connect" or event == "disconnect":
+            extra = args[-1] if args else None  # auth / reason
+            return handler(extra) if HandlerRecord.of(handler).takes_extra else handler()
+        return handler(*args)
 
     def emit(
         self,
@@ -1108,8 +1154,19 @@ class Namespace:
         self._io().close_room(room, namespace or self.namespace)
 
     def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
-        return rooms(sid, namespace or self.namespace)
+        return self._io().server.rooms(sid, namespace or self.namespace)
 
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         io = self._io()
         io._room_operation("disconnect", namespace or self.namespace, sid)
+
+    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        """python-socketio's per-client session of ``sid`` (not Flask's)."""
+        return self._io().server.get_session(sid, namespace or self.namespace)
+
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
+        self._io().server.save_session(sid, session, namespace or self.namespace)
+
+    def session(self, sid: str, namespace: str | None = None) -> Any:
+        """``with self.session(sid) as session:``: changes are saved on exit."""
+        return self._io().server.session(sid, namespace or self.namespace)

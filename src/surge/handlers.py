@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[..., Any]
 Done = Callable[["SioSocket", Any, BaseException | None], None]
-Job = tuple["SioSocket", str | None, Handler, bool, tuple[Any, ...], Done | None]
+EventInfo = dict[str, Any]  # request.event: {"message": registered name, "args": the handler's arguments}
+Job = tuple["SioSocket", EventInfo | None, Handler, bool, tuple[Any, ...], Done | None]
 T = TypeVar("T")
 
 
@@ -79,6 +80,14 @@ class SocketRequestContext(RequestContext):
     _app_token: Token[AppContext] | None = None
     _request_token: Token[RequestContext]
     error: BaseException | None = None
+    saves_session = False  # manage_session=False: Flask's session is saved after each handler
+
+    def handler_returned(self) -> None:
+        """The handler returned: save a session it modified (for server-side sessions), as Flask-SocketIO does."""
+        session = self._session
+        if self.saves_session and session is not None and getattr(session, "modified", True):
+            app = self.app
+            app.session_interface.save_session(app, session, app.response_class())
 
     @classmethod
     def prototype(cls, app: Flask, socket: SioSocket) -> SocketRequestContext:
@@ -92,11 +101,11 @@ class SocketRequestContext(RequestContext):
     def match_request(self) -> None:
         pass  # the URL was routed to Socket.IO already
 
-    def for_call(self, event: str | None) -> SocketRequestContext:
+    def for_call(self, event: EventInfo | None) -> SocketRequestContext:
         """A copy for one handler call, with the per-call state ``RequestContext.__init__`` sets."""
         ctx = _shallow_copy(self)
         request: Any = _shallow_copy(self.request)
-        request.event = {"message": event, "args": None} if event else None
+        request.event = event
         ctx.request = request
         ctx.flashes = None
         ctx._after_request_functions = []
@@ -148,7 +157,7 @@ def _shallow_copy(obj: T) -> T:
 class SocketState:
     """Per-socket data of the front."""
 
-    __slots__ = ("activity", "busy", "context", "queue", "session")
+    __slots__ = ("activity", "busy", "context", "queue", "session", "sio_session")
 
     def __init__(self) -> None:
         self.context: SocketRequestContext | None = None  # the prototype of each handler call's context
@@ -157,6 +166,7 @@ class SocketState:
         self.busy = False
         self.queue: deque[Job] | None = None  # made when needed: an idle socket should cost little
         self.activity: Activity | None = None  # a test client waits on its handlers through this
+        self.sio_session: dict[str, Any] | None = None  # python-socketio's per-client session (get_session)
 
 
 @types.coroutine
@@ -187,6 +197,7 @@ class Activity:
     def __init__(self) -> None:
         self._count = 0
         self._idle = threading.Condition()
+        self.error: BaseException | None = None  # a handler's exception no error handler took
 
     def begin(self) -> None:
         with self._idle:

@@ -129,8 +129,9 @@ class SocketIOTestClient:
         """Emit ``event`` to the server; with ``callback=True``, return its ack."""
         namespace = kwargs.pop("namespace", None) or "/"
         callback = kwargs.pop("callback", False)
-        if kwargs:
-            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
+        # Other keywords (broadcast=, to=...) are ignored, as Flask-SocketIO's test client does.
+        if not self.is_connected(namespace):
+            raise RuntimeError("not connected")
         ack_id = None
         if callback:
             with self._lock:
@@ -159,7 +160,9 @@ class SocketIOTestClient:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _open(self, query_string: str | None, headers: dict[str, str] | None) -> None:
-        builder = EnvironBuilder(path="/socket.io/", query_string=query_string, headers=list((headers or {}).items()))
+        if query_string and query_string[0] == "?":
+            query_string = query_string[1:]
+        builder = EnvironBuilder(path="/socket.io", query_string=query_string, headers=list((headers or {}).items()))
         environ = builder.get_environ()
         builder.close()
         if self.flask_test_client is not None:
@@ -207,6 +210,9 @@ class SocketIOTestClient:
         if not self.activity.wait_idle(WAIT):
             raise TimeoutError(f"handlers still running after {WAIT} s")
         self._in_loop(lambda: None)  # emits handed to the loop before the handlers ended are made now
+        error, self.activity.error = self.activity.error, None
+        if error is not None:
+            raise error  # a handler's exception that no error handler took, as Flask-SocketIO's client raises it
 
     def _in_loop(self, fn: Callable[[], None]) -> None:
         async def call() -> None:

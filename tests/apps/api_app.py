@@ -25,7 +25,7 @@ from surge import (
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "test"
-socketio = SocketIO(app, async_handlers=os.environ.get("ASYNC_HANDLERS", "1") == "1")
+socketio = SocketIO(app, async_handlers=os.environ.get("ASYNC_HANDLERS", "1") == "1", namespaces="*")
 log: list = []
 log_lock = threading.Lock()
 ticker_started = threading.Event()
@@ -224,9 +224,9 @@ def test_conn_connect():
         socketio.start_background_task(push_numbers)
 
 
-@socketio.on("*", namespace="*")
-def any_namespace(event, namespace, *args):
-    return {"namespace": namespace, "event": event}
+@socketio.on("whatever", namespace="*")
+def any_namespace(*args):
+    return {"namespace": request.namespace, "event": request.event["message"]}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ def allowed(loop: asyncio.AbstractEventLoop, setting: Any, origin: str, host: st
     engine = EngineServer(None, loop, cors_allowed_origins=setting)  # type: ignore[arg-type]
     request = Request()
     request.headers = [("host", host), ("origin", origin)]
-    return engine.origin_allowed(origin, request)
+    return engine.origin_allowed(origin, request, lambda _: {"HTTP_HOST": host})
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,17 @@ def test_callable_and_star(loop: asyncio.AbstractEventLoop) -> None:
     assert allowed(loop, lambda origin: origin.endswith(".trusted.org"), "https://a.trusted.org")
     assert not allowed(loop, lambda origin: origin.endswith(".trusted.org"), "https://trusted.org.evil")
     assert allowed(loop, "*", "https://anything.example")
+    assert allowed(loop, ["*"], "https://anything.example")
+
+
+def test_callable_of_origin_and_environ_as_python_engineio_calls_it(loop: asyncio.AbstractEventLoop) -> None:
+    def check(origin: str, environ: dict[str, Any]) -> bool:
+        return origin == "https://" + environ["HTTP_HOST"]
+
+    assert allowed(loop, check, "https://example.com:5000")
+    assert not allowed(loop, check, "https://other.example")
+
+
+def test_empty_list_turns_cors_handling_off(loop: asyncio.AbstractEventLoop) -> None:
+    # python-engineio: cors_allowed_origins=[] disables the check (and the CORS headers).
+    assert allowed(loop, [], "https://anywhere.example")

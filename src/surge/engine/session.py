@@ -72,6 +72,7 @@ class EngineSession:
         "max_buffer",
         "max_payload",
         "overflowed",
+        "ping_grace",
         "ping_interval",
         "ping_timeout",
         "poll_pending",
@@ -91,6 +92,7 @@ class EngineSession:
         now: float,
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
+        ping_grace: float = 0.0,
         max_payload: int = 1_000_000,
         max_buffer: int = 1024 * 1024,
         b64: bool = False,
@@ -100,6 +102,9 @@ class EngineSession:
         self.transport = transport
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        # Added to the interval the client is told (python-engineio's ping_interval=(interval, grace)),
+        # so a client is given that much longer before it thinks the server gone.
+        self.ping_grace = ping_grace
         self.max_payload = max_payload
         self.b64 = b64
         self.state = State.OPEN
@@ -113,14 +118,18 @@ class EngineSession:
         self._pong_deadline: float | None = None
         self._close_reason = SERVER_DISCONNECT
         # v4: when the next PING goes out; v3: when a silent client is dropped.
-        self._ping_due = now + ping_interval if version == 4 else now + ping_interval + ping_timeout
+        self._ping_due = now + ping_interval if version == 4 else now + self._silence_allowed()
+
+    def _silence_allowed(self) -> float:
+        """v3: how long a client may go without a PING (it pings every interval it was told)."""
+        return self.ping_interval + self.ping_grace + self.ping_timeout
 
     def open_packet(self, upgrades: list[str]) -> EioPacket:
         """The handshake packet; intervals are reported exactly, in milliseconds."""
         info: dict[str, object] = {
             "sid": self.sid,
             "upgrades": upgrades,
-            "pingInterval": round(self.ping_interval * 1000),
+            "pingInterval": round((self.ping_interval + self.ping_grace) * 1000),
             "pingTimeout": round(self.ping_timeout * 1000),
         }
         if self.version == 4:
@@ -134,7 +143,7 @@ class EngineSession:
         if self.state is not State.OPEN:
             return
         if self.version == 3:
-            self._ping_due = now + self.ping_interval + self.ping_timeout
+            self._ping_due = now + self._silence_allowed()
         ptype = packet.type
         if ptype == EioType.MESSAGE:
             self._events.append(MessageReceived(packet.data))

@@ -12,6 +12,7 @@ implements :class:`EngineApp`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -36,9 +37,10 @@ TRANSPORT_UNKNOWN = (0, "Transport unknown")
 SESSION_ID_UNKNOWN = (1, "Session ID unknown")
 BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
 BAD_REQUEST = (3, "Bad request")
+BAD_ORIGIN = (3, "Not an accepted origin")  # answered without CORS headers: the refused page may not read it
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
-Origins = str | list[str] | Callable[[str], bool] | None
+Origins = str | list[str] | Callable[[str], bool] | Callable[[str, dict[str, Any]], bool] | None
 OnMessage = Callable[[str | bytes], None]
 
 
@@ -209,6 +211,7 @@ class EngineServer:
         *,
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
+        ping_grace: float = 0.0,
         max_http_buffer_size: int = 1_000_000,
         max_write_buffer: int = 1024 * 1024,
         cors_allowed_origins: Origins = None,
@@ -220,8 +223,11 @@ class EngineServer:
         self.loop = loop
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.ping_grace = ping_grace
         self.max_http_buffer_size = max_http_buffer_size
         self.max_write_buffer = max_write_buffer
+        if callable(cors_allowed_origins) and len(inspect.signature(cors_allowed_origins).parameters) < 2:
+            cors_allowed_origins = _with_environ(cors_allowed_origins)  # type: ignore[arg-type]
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.transports = transports
@@ -233,9 +239,9 @@ class EngineServer:
     def handle_request(self, request: Request, proto: Responder) -> None:
         """A plain HTTP request under the Engine.IO path."""
         origin = request.header("origin")
-        if origin is not None and not self.origin_allowed(origin, request):
+        if origin is not None and not self.origin_allowed(origin, request, proto.environ):
             log.info("refused request from origin %s", origin)
-            self._error(proto, request, BAD_REQUEST, "Not an accepted origin")
+            self._error(proto, request, BAD_ORIGIN)
             return
         if request.method == "OPTIONS":
             headers = self._cors_headers(request)
@@ -318,9 +324,9 @@ class EngineServer:
         WebSocket was accepted.
         """
         origin = request.header("origin")
-        if origin is not None and not self.origin_allowed(origin, request):
+        if origin is not None and not self.origin_allowed(origin, request, lambda _: environ):
             log.info("refused websocket from origin %s", origin)
-            refuse(BAD_REQUEST, "Not an accepted origin")
+            refuse(BAD_ORIGIN, None)
             return False
         query = _query(request.query)
         checked = self._check_query(query, "websocket")
@@ -366,6 +372,7 @@ class EngineServer:
             now=self.loop.time(),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
+            ping_grace=self.ping_grace,
             max_payload=self.max_http_buffer_size,
             max_buffer=self.max_write_buffer,
             b64=b64,
@@ -493,24 +500,29 @@ class EngineServer:
             return TRANSPORT_UNKNOWN
         return int(eio_version)
 
-    def origin_allowed(self, origin: str, request: Request) -> bool:
-        """Apply ``cors_allowed_origins`` (None: same origin only)."""
+    def origin_allowed(self, origin: str, request: Request, environ: Callable[[Request], dict[str, Any]]) -> bool:
+        """Apply ``cors_allowed_origins`` (None: same origin only; ``[]``: no CORS handling at all).
+
+        A callable is called as python-engineio calls it, ``(origin, environ)``; the
+        environ is built only for it.
+        """
         allowed = self.cors_allowed_origins
-        if allowed == "*":
+        if allowed == "*" or allowed == []:
             return True
-        if allowed is None or allowed == []:
+        if allowed is None:
             host = request.header("host")
             parts = urlsplit(origin)
             return host is not None and parts.scheme in ("http", "https") and parts.netloc == host
         if callable(allowed):
-            return bool(allowed(origin))
+            return bool(allowed(origin, environ(request)))  # type: ignore[call-arg]
         if isinstance(allowed, str):
             return origin == allowed
-        return origin in allowed
+        return "*" in allowed or origin in allowed
 
     def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
+        """CORS headers for a request whose origin passed the check (``[]``: CORS handling is off)."""
         origin = request.header("origin")
-        if origin is None:
+        if origin is None or self.cors_allowed_origins == []:
             return []
         headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
         if self.cors_credentials:
@@ -527,7 +539,18 @@ class EngineServer:
     ) -> tuple[list[tuple[str, str]], bytes]:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
+        if error is BAD_ORIGIN:
+            return [("Content-Type", "application/json")], body
         return [("Content-Type", "application/json"), *self._cors_headers(request)], body
+
+
+def _with_environ(check: Callable[[str], bool]) -> Callable[[str, dict[str, Any]], bool]:
+    """A one-argument origin check, called like python-engineio's: ``(origin, environ)``."""
+
+    def allowed(origin: str, environ: dict[str, Any]) -> bool:
+        return check(origin)
+
+    return allowed
 
 
 class _WebSocketEvents:

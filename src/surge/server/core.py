@@ -278,7 +278,7 @@ class SioServer:
         socket = self.sockets.get(sid)
         if socket is None or socket.namespace != namespace:
             return []
-        return list(socket.rooms)
+        return self.namespaces[namespace].rooms_of(socket)
 
     # -- emit -----------------------------------------------------------------------------
 

@@ -3,10 +3,13 @@
 Rooms map to the sockets in them, in join order; each socket also knows its
 rooms, so leaving everything on disconnect costs only that socket's rooms.
 Every member is in the room named by its sid (Socket.IO's personal room).
+A member's rooms are listed in the order the rooms were created, as
+python-socketio lists them (so its sid comes first).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Generic, Protocol, TypeVar
 
@@ -22,10 +25,12 @@ M = TypeVar("M", bound=Member)
 class Rooms(Generic[M]):
     """room name -> {sid: member}, and ``everyone``: sid -> member."""
 
-    __slots__ = ("_rooms", "everyone")
+    __slots__ = ("_clock", "_created", "_rooms", "everyone")
 
     def __init__(self) -> None:
         self._rooms: dict[str, dict[str, M]] = {}
+        self._created: dict[str, int] = {}  # room -> when it was created, for rooms_of's order
+        self._clock = itertools.count()
         self.everyone: dict[str, M] = {}
 
     def add(self, member: M) -> None:
@@ -40,8 +45,16 @@ class Rooms(Generic[M]):
             self.leave(member, room)
 
     def join(self, member: M, room: str) -> None:
-        self._rooms.setdefault(room, {})[member.sid] = member
+        members = self._rooms.get(room)
+        if members is None:
+            members = self._rooms[room] = {}
+            self._created[room] = next(self._clock)
+        members[member.sid] = member
         member.rooms.add(room)
+
+    def rooms_of(self, member: M) -> list[str]:
+        """``member``'s rooms, oldest room first."""
+        return sorted(member.rooms, key=self._created.__getitem__)
 
     def leave(self, member: M, room: str) -> None:
         members = self._rooms.get(room)
@@ -49,14 +62,20 @@ class Rooms(Generic[M]):
             members.pop(member.sid, None)
             if not members:
                 del self._rooms[room]
+                del self._created[room]
         member.rooms.discard(room)
 
     def close(self, room: str) -> list[M]:
         """Empty ``room``; returns who was in it."""
         members = list(self._rooms.pop(room, {}).values())
+        self._created.pop(room, None)
         for member in members:
             member.rooms.discard(room)
         return members
+
+    def items(self) -> Iterable[tuple[str, dict[str, M]]]:
+        """Every room and its members ({sid: member}), oldest room first."""
+        return self._rooms.items()
 
     def members(self, rooms: Iterable[str], skip: Iterable[str] = ()) -> list[M]:
         """The members of any of ``rooms``, each once, without the sids in ``skip``."""

@@ -1,0 +1,197 @@
+"""``socketio.server``: the part of python-socketio's ``Server`` that real apps reach through (front layer).
+
+Flask-SocketIO has no public API for some things apps need (who is in a room,
+putting another client in a room from an HTTP route, a per-client session), so
+apps use ``socketio.server`` and ``socketio.server.manager`` directly.  This
+facade answers those calls from Surge's server core with python-socketio's
+names and return shapes; reads run on the event loop, so they see a consistent
+state from any thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from surge.flask import SocketIO
+    from surge.server.core import SioSocket
+
+ASYNC_MODE = "threading"  # what python-socketio reports for Flask-SocketIO's default mode
+
+
+class ServerFacade:
+    """python-socketio's ``Server`` API over a running Surge server."""
+
+    async_mode = ASYNC_MODE
+
+    def __init__(self, socketio: SocketIO) -> None:
+        self._io = socketio
+        self.manager = ManagerFacade(socketio)
+        self.eio = EngineFacade()
+
+    # -- emitting -----------------------------------------------------------------------------
+
+    def emit(
+        self,
+        event: str,
+        data: Any = None,
+        to: Any = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        namespace: str | None = None,
+        callback: Callable[..., Any] | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        self._io.emit(event, data, to=to or room, skip_sid=skip_sid, namespace=namespace, callback=callback)
+
+    def send(
+        self,
+        data: Any,
+        to: Any = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        namespace: str | None = None,
+        callback: Callable[..., Any] | None = None,
+        ignore_queue: bool = False,
+    ) -> None:
+        self.emit("message", data, to, room, skip_sid, namespace, callback)
+
+    def call(
+        self,
+        event: str,
+        data: Any = None,
+        to: str | None = None,
+        sid: str | None = None,
+        namespace: str | None = None,
+        timeout: float = 60,
+        ignore_queue: bool = False,
+    ) -> Any:
+        return self._io.call(event, data, to=to or sid, namespace=namespace, timeout=timeout)
+
+    # -- rooms and clients --------------------------------------------------------------------
+
+    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self._io._room_operation("enter_room", namespace or "/", sid, room)
+
+    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        self._io._room_operation("leave_room", namespace or "/", sid, room)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        self._io.close_room(room, namespace)
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        return self.manager.get_rooms(sid, namespace or "/")
+
+    def disconnect(self, sid: str, namespace: str | None = None, ignore_queue: bool = False) -> None:
+        self._io._room_operation("disconnect", namespace or "/", sid)
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
+        socket = self._io._read_on_loop(lambda: self._socket(sid, namespace))
+        return None if socket is None else socket.environ
+
+    # -- the per-client session (python-socketio's, not Flask's) ---------------------------------
+
+    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        def read() -> dict[str, Any]:
+            socket = self._socket(sid, namespace)
+            if socket is None or socket.state is None:
+                raise KeyError("Session not found")
+            if socket.state.sio_session is None:
+                socket.state.sio_session = {}
+            session: dict[str, Any] = socket.state.sio_session
+            return session
+
+        return self._io._read_on_loop(read)
+
+    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
+        def write() -> None:
+            socket = self._socket(sid, namespace)
+            if socket is not None and socket.state is not None:
+                socket.state.sio_session = session
+
+        self._io._read_on_loop(write)
+
+    @contextmanager
+    def session(self, sid: str, namespace: str | None = None) -> Iterator[dict[str, Any]]:
+        """``with socketio.server.session(sid) as session:``: changes are saved on exit."""
+        session = self.get_session(sid, namespace)
+        yield session
+        self.save_session(sid, session, namespace)
+
+    # -- tasks ---------------------------------------------------------------------------------
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return self._io.start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        self._io.sleep(seconds)
+
+    def _socket(self, sid: str, namespace: str | None) -> SioSocket | None:
+        socket = self._io._server().sockets.get(sid)
+        if socket is None or socket.namespace != (namespace or "/"):
+            return None
+        return socket
+
+
+class ManagerFacade:
+    """python-socketio's client manager, read-only: rooms and their participants."""
+
+    def __init__(self, socketio: SocketIO) -> None:
+        self._io = socketio
+
+    @property
+    def rooms(self) -> dict[str, dict[str | None, dict[str, str]]]:
+        """A snapshot: namespace -> room (None: everyone) -> {sid: Engine.IO sid}."""
+
+        def read() -> dict[str, dict[str | None, dict[str, str]]]:
+            snapshot: dict[str, dict[str | None, dict[str, str]]] = {}
+            for namespace, rooms in self._io._server().namespaces.items():
+                by_room: dict[str | None, dict[str, str]] = {None: {s.sid: s.eio_sid for s in rooms.everyone.values()}}
+                for room, members in rooms.items():
+                    by_room[room] = {sid: m.eio_sid for sid, m in members.items()}
+                snapshot[namespace] = by_room
+            return snapshot
+
+        return self._io._read_on_loop(read)
+
+    def get_namespaces(self) -> list[str]:
+        return list(self.rooms)
+
+    def get_participants(self, namespace: str, room: str | None) -> Iterator[tuple[str, str]]:
+        """(sid, Engine.IO sid) of everyone in ``room`` (None: the whole namespace)."""
+        members = self.rooms.get(namespace, {}).get(room, {})
+        yield from list(members.items())
+
+    def get_rooms(self, sid: str, namespace: str) -> list[str]:
+        return self._io._read_on_loop(lambda: self._io._server().rooms(sid, namespace))
+
+    def is_connected(self, sid: str, namespace: str) -> bool:
+        def read() -> bool:
+            socket = self._io._server().sockets.get(sid)
+            return socket is not None and socket.namespace == namespace and socket.connected
+
+        return self._io._read_on_loop(read)
+
+    def sid_from_eio_sid(self, eio_sid: str, namespace: str) -> str | None:
+        def read() -> str | None:
+            for socket in self._io._server().sockets.values():
+                if socket.eio_sid == eio_sid and socket.namespace == namespace:
+                    return socket.sid
+            return None
+
+        return self._io._read_on_loop(read)
+
+    def eio_sid_from_sid(self, sid: str, namespace: str) -> str | None:
+        def read() -> str | None:
+            socket = self._io._server().sockets.get(sid)
+            return socket.eio_sid if socket is not None and socket.namespace == namespace else None
+
+        return self._io._read_on_loop(read)
+
+
+class EngineFacade:
+    """``socketio.server.eio``: what apps read of python-engineio's server."""
+
+    async_mode = ASYNC_MODE

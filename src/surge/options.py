@@ -1,0 +1,130 @@
+"""The options of ``SocketIO(app, **options)``: Flask-SocketIO's names, checked once (front layer).
+
+Every option Flask-SocketIO (with python-socketio and python-engineio) takes is
+either honoured, ignored with a WARNING naming it (when it asks for something
+Surge does differently), or refused with an error (when ignoring it would break
+the app).  ``SOCKETIO_<NAME>`` config keys are read too, as Flask-SocketIO does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+log = logging.getLogger("surge")
+
+# Option names and defaults as Flask-SocketIO documents them, plus Surge's own.
+DEFAULTS: dict[str, Any] = {
+    "path": "socket.io",
+    "cors_allowed_origins": None,
+    "cors_credentials": True,
+    "ping_interval": 25,
+    "ping_timeout": 20,
+    "max_http_buffer_size": 1_000_000,
+    "async_handlers": True,
+    "always_connect": False,
+    "manage_session": True,
+    "logger": False,
+    "engineio_logger": False,
+    "json": None,
+    "message_queue": None,
+    "channel": "flask-socketio",
+    "namespaces": None,
+    "transports": ("polling", "websocket"),
+    "allow_upgrades": True,
+    # Surge's own
+    "max_attachments": 10,
+    "max_workers": 1000,
+    "client_js": None,
+    "max_connections": None,
+    "max_write_buffer": 1024 * 1024,
+    "request_timeout": 10.0,
+}
+
+ALIASES = {"resource": "path"}
+
+# Options Surge accepts and does not apply: (the value that changes nothing, why it is ignored).
+IGNORED: dict[str, tuple[Any, str]] = {
+    "async_mode": ("threading", "Surge has one server: def handlers run in threads, async def on its event loop"),
+    "http_compression": (False, "long-polling responses are not compressed"),
+    "compression_threshold": (1024, "long-polling responses are not compressed"),
+    "monitor_clients": (True, "Surge always drops clients that miss their heartbeat"),
+    "cookie": (None, "no session cookie is set (Surge needs no sticky balancer cookie)"),
+    "allow_unsafe_werkzeug": (True, "Surge's server is not Werkzeug's development server"),
+    "websocket_ping_interval": (None, "the Engine.IO heartbeat covers WebSocket connections"),
+}
+
+MESSAGE_QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def resolve(config: Mapping[str, Any], given: Mapping[str, Any], warn: bool = True) -> dict[str, Any]:
+    """Defaults, then ``SOCKETIO_*`` config keys, then ``given``; checked (``warn``: log what is ignored)."""
+    options = dict(DEFAULTS)
+    for name in DEFAULTS:
+        key = "SOCKETIO_" + name.upper()
+        if key in config:
+            options[name] = config[key]
+    for name, value in given.items():
+        options[ALIASES.get(name, name)] = value
+    options["path"] = str(options["path"]).strip("/") or DEFAULTS["path"]
+    _check(options, warn)
+    return options
+
+
+def _check(options: dict[str, Any], warn: bool) -> None:
+    serializer = options.pop("serializer", "default")
+    if serializer != "default":
+        raise ValueError(f"serializer={serializer!r} is not supported: Surge speaks the default JSON serializer")
+    if options.pop("client_manager", None) is not None:
+        raise ValueError(
+            "client_manager= is not supported: pass message_queue='redis://...' instead "
+            "(Surge's own queue, which also understands Flask-SocketIO's messages)"
+        )
+    url = options["message_queue"]
+    if url is not None and not str(url).startswith(MESSAGE_QUEUE_SCHEMES):
+        raise ValueError(
+            f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(MESSAGE_QUEUE_SCHEMES)}"
+        )
+    for name in sorted(set(options) - set(DEFAULTS)):
+        value = options.pop(name)
+        if not warn:
+            continue
+        if name in IGNORED:
+            harmless, why = IGNORED[name]
+            if value != harmless and value is not None:
+                log.warning("SocketIO option %s=%r is ignored: %s", name, value, why)
+        else:
+            log.warning("SocketIO option %s=%r is not known to Surge and is ignored", name, value)
+
+
+def ping_interval(value: Any) -> tuple[float, float]:
+    """``ping_interval`` as (interval, grace): a two-element value adds a grace period (python-engineio)."""
+    if isinstance(value, tuple | list):
+        interval, grace = value
+        return float(interval), float(grace)
+    return float(value), 0.0
+
+
+def logger_for(value: Any, name: str) -> None:
+    """Apply ``logger=``/``engineio_logger=``: True logs at INFO, a Logger receives the records."""
+    if not value:
+        return
+    target = logging.getLogger(name)
+    target.setLevel(logging.INFO)
+    if isinstance(value, logging.Logger):
+        target.addHandler(_Forward(value))
+        target.propagate = False
+    elif not logging.root.handlers and not target.handlers:
+        target.addHandler(logging.StreamHandler())  # as python-socketio does when nothing is configured
+
+
+class _Forward(logging.Handler):
+    """Hands Surge's log records to the application's logger (``logger=my_logger``)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__()
+        self.logger = logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.logger.handle(record)
