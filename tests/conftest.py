@@ -32,7 +32,7 @@ def free_port() -> int:
 class ServerProcess:
     """A Python app served by Surge in its own process."""
 
-    def __init__(self, script: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, script: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = dict(os.environ, PORT=str(self.port), PYTHONUNBUFFERED="1", **(env or {}))
@@ -45,6 +45,7 @@ class ServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=cwd,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

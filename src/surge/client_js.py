@@ -12,6 +12,10 @@ from pathlib import Path
 
 DIST = Path("node_modules") / "socket.io-client" / "dist"
 NAMES = ("socket.io.min.js", "socket.io.js")
+MISSING = (
+    "No socket.io.js to serve at /socket.io/socket.io.js: run `npm install socket.io-client` in your "
+    "project, or name the file with SocketIO(app, client_js=...) or the SURGE_CLIENT_JS environment variable"
+)
 
 
 def find_client_js(option: str | os.PathLike[str] | None, *roots: str | os.PathLike[str]) -> Path | None:

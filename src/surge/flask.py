@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import flask
 
 from surge import options as options_module
+from surge.client_js import MISSING as MISSING_CLIENT_JS
 from surge.client_js import find_client_js
 from surge.dispatch import HandlerTable
 from surge.errors import ConnectionRefusedError, DisconnectedError
@@ -127,9 +128,7 @@ class SocketIO:
             app.extensions["socketio"] = self
         namespaces = merged["namespaces"]
         self.table.extra_namespaces = None if namespaces == "*" else frozenset(namespaces or ())
-        options_module.logger_for(merged["logger"], "surge")  # everything Surge logs
-        for name in ("surge.engine", "surge.runtime"):
-            options_module.logger_for(merged["engineio_logger"], name)
+        options_module.apply_loggers(merged["logger"], merged["engineio_logger"])
 
     # -- registration ------------------------------------------------------------------
 
@@ -819,6 +818,11 @@ class SocketIO:
         """Run the built-in server in this thread until :meth:`stop` or a signal."""
         loop = new_event_loop()
         engine, pool = self._start_core(loop)
+        client_js = find_client_js(
+            self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
+        )
+        if client_js is None:
+            log.warning(MISSING_CLIENT_JS)
         wsgi_app = getattr(app, "wsgi_app", app)
         if debugger:
             from werkzeug.debug import DebuggedApplication
@@ -831,9 +835,7 @@ class SocketIO:
             path=self.server_options["path"],
             host=host,
             port=port,
-            client_js=find_client_js(
-                self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
-            ),
+            client_js=client_js,
             request_timeout=self.server_options["request_timeout"],
             max_connections=self.server_options["max_connections"],
             max_write_buffer=self.server_options["max_write_buffer"],
@@ -884,14 +886,14 @@ class SocketIO:
         dumps: Callable[[Any], str] = jsoncodec.dumps
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
-            dumps = _compact_dumps(opts["json"])
-            loads = jsoncodec.guarded(opts["json"].loads)
+            dumps, loads = _json_functions(opts["json"], self.app)
         self.sio = SioServer(
             self,
             max_attachments=opts["max_attachments"],
             always_connect=opts["always_connect"],
             dumps=dumps,
             loads=loads,
+            trace=bool(opts["logger"]),
         )
         if opts["message_queue"]:
             from surge.queue.redis_pubsub import RedisPubSub  # redis is needed only with a queue
@@ -911,6 +913,7 @@ class SocketIO:
             cors_allowed_origins=opts["cors_allowed_origins"],
             cors_credentials=opts["cors_credentials"],
             transports=tuple(opts["transports"]),
+            trace=bool(opts["engineio_logger"]),
             allow_upgrades=opts["allow_upgrades"],
         )
         return engine, pool
@@ -990,11 +993,27 @@ def _ack_args(result: Any) -> list[Any]:
     return [result]
 
 
-def _compact_dumps(module: Any) -> Callable[[Any], str]:
-    def dumps(obj: Any) -> str:
+def _json_functions(module: Any, app: Any) -> tuple[Callable[[Any], str], Callable[[str | bytes], Any]]:
+    """``json=module`` as packet codec; ``flask.json`` runs in an app context, so the app's provider applies.
+
+    (Outside one, ``flask.json`` ignores the app's JSON provider; Flask-SocketIO wraps it the same way.)
+    """
+    if module is flask.json and app is not None:
+
+        def dumps(obj: Any) -> str:
+            with app.app_context():
+                return str(module.dumps(obj, separators=(",", ":")))
+
+        def loads(text: str | bytes) -> Any:
+            with app.app_context():
+                return module.loads(text)
+
+        return dumps, jsoncodec.guarded(loads)
+
+    def compact_dumps(obj: Any) -> str:
         return str(module.dumps(obj, separators=(",", ":")))
 
-    return dumps
+    return compact_dumps, jsoncodec.guarded(module.loads)
 
 
 # -- the context functions (inside handlers) ---------------------------------------------

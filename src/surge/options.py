@@ -106,8 +106,19 @@ def ping_interval(value: Any) -> tuple[float, float]:
     return float(value), 0.0
 
 
+ENGINE_LOGGERS = ("surge.engine", "surge.runtime")
+
+
+def apply_loggers(logger: Any, engineio_logger: Any) -> None:
+    """``logger=``: everything Surge logs at INFO, with a line per Socket.IO packet (logger "surge");
+    ``engineio_logger=``: the Engine.IO layer's, with a line per session event and heartbeat."""
+    logger_for(logger, "surge")
+    for name in ENGINE_LOGGERS:
+        logger_for(engineio_logger, name)
+
+
 def logger_for(value: Any, name: str) -> None:
-    """Apply ``logger=``/``engineio_logger=``: True logs at INFO, a Logger receives the records."""
+    """Apply one of them: True logs at INFO, a Logger receives the records."""
     if not value:
         return
     target = logging.getLogger(name)
@@ -116,7 +127,10 @@ def logger_for(value: Any, name: str) -> None:
         target.addHandler(_Forward(value))
         target.propagate = False
     elif not logging.root.handlers and not target.handlers:
-        target.addHandler(logging.StreamHandler())  # as python-socketio does when nothing is configured
+        # Nothing is configured: a handler of its own, as python-socketio adds (and not
+        # the root's too, should the app configure logging later).
+        target.addHandler(logging.StreamHandler())
+        target.propagate = False
 
 
 class _Forward(logging.Handler):

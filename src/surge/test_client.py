@@ -59,7 +59,7 @@ class _MemoryChannel:
         for attachment in message.attachments:
             self.client._received_binary(attachment)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
         if not self.closed:
             self.closed = True
             self.client._closed()

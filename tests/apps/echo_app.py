@@ -21,6 +21,7 @@ socketio = SocketIO(
     request_timeout=float(os.environ.get("REQUEST_TIMEOUT", "10")),
     max_connections=int(os.environ["MAX_CONNECTIONS"]) if "MAX_CONNECTIONS" in os.environ else None,
     max_write_buffer=int(os.environ.get("MAX_WRITE_BUFFER", str(1024 * 1024))),
+    cors_allowed_origins=os.environ.get("CORS_ORIGIN"),
 )
 log: list[dict] = []
 log_lock = threading.Lock()

@@ -10,11 +10,15 @@ session...) with sids replaced by ``"<sid>"``, since sids differ by nature.
 from __future__ import annotations
 
 import builtins
+import datetime
+import decimal
 import threading
+import uuid
 from types import ModuleType
 from typing import Any
 
 from flask import Flask, request, session
+from flask.json.provider import DefaultJSONProvider
 
 SID = "<sid>"
 
@@ -33,12 +37,23 @@ def anonymise(value: Any) -> Any:
     return value
 
 
+class SetsAsLists(DefaultJSONProvider):
+    """An app JSON provider of the app's own: what ``json=flask.json`` must use."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, set):
+            return sorted(o)
+        return DefaultJSONProvider.default(o)
+
+
 def build(
     lib: ModuleType, server_sessions: bool = False, error_handlers: bool = True, **options: Any
 ) -> tuple[Flask, Any]:
     """The app on ``lib``; ``server_sessions``: Flask-Session in memory, as Flask-SocketIO's sessions example."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "differential"
+    app.json = SetsAsLists(app)
     if server_sessions:
         from cachelib import SimpleCache
         from flask_session import Session
@@ -123,7 +138,7 @@ def build(
 
     @socketio.on("forward")
     def forward(*args: Any) -> None:
-        lib.emit("forwarded", args)
+        lib.emit("forwarded", args, ignore_queue=True)
 
     @socketio.on("event_info")
     def event_info(*args: Any) -> Any:
@@ -202,7 +217,13 @@ def build(
 
         @socketio.on_error_default
         def on_error_default(exc: Exception) -> Any:
+            if request.namespace == "/strict":
+                raise exc  # as if there were no error handler: python-socketio sees the exception
             return ("default", type(exc).__name__, request.namespace)
+
+    @socketio.on("connect", namespace="/strict")
+    def strict_connect(auth: Any) -> None:
+        raise builtins.ConnectionRefusedError("the message is not sent")
 
     @socketio.on("ask_me")
     def ask_me(data: Any) -> None:
@@ -251,6 +272,23 @@ def build(
         with socketio.server.session(request.sid) as per_client:
             per_client["n"] = per_client.get("n", 0) + 1
         return socketio.server.get_session(request.sid)["n"]
+
+    @socketio.on("typed")
+    def typed() -> Any:
+        """Values only the app's JSON provider encodes (json=flask.json)."""
+        when = datetime.datetime(2026, 12, 1, 11, 0, tzinfo=datetime.UTC)
+        value = {"b": 1, "a": decimal.Decimal("1.5"), "when": when, "id": uuid.UUID(int=7), "tags": {"y", "x"}}
+        lib.emit("typed", value)
+        return value
+
+    @socketio.on("typed_from_a_thread")
+    def typed_from_a_thread() -> None:
+        """The same values emitted from a plain thread, where no app context is pushed."""
+        value = {"tags": {"y", "x"}, "id": uuid.UUID(int=7)}
+        sid = request.sid
+        thread = threading.Thread(target=lambda: socketio.emit("typed", value, to=sid))
+        thread.start()
+        thread.join()
 
     @socketio.on("kick")
     def kick() -> None:

@@ -102,6 +102,7 @@ def connect_refusals(tag: str) -> Script:
     refusals = ["false", "lib", "lib-bare", "builtin", "error"]
     clients = [{"name": r, "auth": {"refuse": r}, "listen": ["error_seen"]} for r in refusals]
     clients.append({"name": "greeted", "auth": {"greet": True}, "query": {"foo": "bar"}, "listen": ["welcome"]})
+    clients.append({"name": "strict", "namespace": "/strict", "auth": {}})
     return {
         "clients": clients,
         "steps": [{"client": "greeted", "wait": 2}, {"client": "greeted", "emit": ["get", "auth"], "ack": True}],

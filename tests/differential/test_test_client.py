@@ -213,14 +213,46 @@ def sessions_shared_with_http(client: Callable[..., Any], app: Any) -> list[Any]
     return seen
 
 
+@scenario
+def app_json_provider(client: Callable[..., Any], app: Any) -> list[Any]:
+    c = client()
+    seen = [c.emit("typed", callback=True), c.get_received()]
+    c.emit("typed_from_a_thread")
+    seen.append(c.get_received())
+    return seen
+
+
+def test_flask_json_module_uses_the_apps_provider_as_flask_socketio_does() -> None:
+    import flask
+    from socketio import packet
+
+    default = packet.Packet.json
+    try:
+        expected = run(flask_socketio, app_json_provider, json=flask.json)
+    finally:
+        packet.Packet.json = default  # python-socketio sets it process-wide
+    assert run(surge, app_json_provider, json=flask.json) == expected
+    assert expected[0]["when"] == "Tue, 01 Dec 2026 11:00:00 GMT"
+
+
+@scenario
+def namespaces_accepted(client: Callable[..., Any], app: Any) -> list[Any]:
+    """namespaces= accepts connections to namespaces that have no handlers."""
+    return [client(namespace=ns).is_connected(ns) for ns in ("/extra", "/other", "/chat")]
+
+
 # Scenario -> the app's build options it runs with (the default is none).
-VARIANTS: list[tuple[str, dict[str, Any]]] = [(name, {}) for name in sorted(SCENARIOS)] + [
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    (name, {}) for name in sorted(SCENARIOS) if name != "app_json_provider"
+] + [
     ("sessions_managed", {"manage_session": False}),
     ("sessions_shared_with_http", {"manage_session": False, "server_sessions": True}),
     ("sessions_shared_with_http", {"server_sessions": True}),
     ("connect_auth_and_refusals", {"error_handlers": False}),
     ("errors_and_error_handlers", {"error_handlers": False}),
     ("rooms_and_targets", {"async_handlers": False}),
+    ("namespaces_accepted", {"namespaces": ["/extra"]}),
+    ("namespaces_accepted", {"namespaces": "*"}),
 ]
 
 

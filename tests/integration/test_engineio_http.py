@@ -124,7 +124,7 @@ def test_polling_request_on_a_websocket_session_is_refused(server: ServerProcess
         assert error_of(*request(server, "GET", f"EIO=4&transport=polling&sid={sid}")[:2])[:2] == (400, 3)
 
 
-def test_upgrade_then_a_second_websocket_is_refused(server: ServerProcess) -> None:
+def test_upgrade_then_a_second_websocket_is_closed_at_once(server: ServerProcess) -> None:
     sid = handshake(server)["sid"]
     with ws_connect(server, f"EIO=4&transport=websocket&sid={sid}") as ws:
         ws.send("2probe")
@@ -132,9 +132,16 @@ def test_upgrade_then_a_second_websocket_is_refused(server: ServerProcess) -> No
         ws.send("5")
         ws.send("40")
         assert ws.recv(timeout=5).startswith("40{")
-        with pytest.raises(InvalidStatus) as refused:
-            ws_connect(server, f"EIO=4&transport=websocket&sid={sid}")
-        assert refused.value.response.status_code == 400
+        # Accepted, then closed without a status code, as Node's engine.io does.
+        with (
+            ws_connect(server, f"EIO=4&transport=websocket&sid={sid}") as second,
+            pytest.raises(ConnectionClosed) as closed,
+        ):
+            second.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1005
+        ws.send('421["echo","first still works"]')
+        assert ws.recv(timeout=5).startswith('42["welcome"')
+        assert ws.recv(timeout=5) == '431["first still works"]'
 
 
 def test_pending_get_is_released_by_the_upgrade(server: ServerProcess) -> None:

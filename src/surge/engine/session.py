@@ -153,6 +153,9 @@ class EngineSession:
             self._pong_deadline = None
             self._ping_due = now + self.ping_interval
         elif ptype == EioType.CLOSE:
+            if self.poll_pending:
+                # The waiting GET ends with a NOOP, as Node's engine.io answers it.
+                self._outbox.append(EioPacket(EioType.NOOP))
             self._close(CLIENT_DISCONNECT)
         elif ptype != EioType.NOOP:
             raise RemoteProtocolError(f"unexpected {ptype.name} packet from client")

@@ -116,9 +116,10 @@ class _AsgiChannel:
         for attachment in message.attachments:
             self.send(b"\x04" + attachment if version == 3 else attachment)
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
         if not self.closed:
-            self._queue.put_nowait({"type": "websocket.close", "code": code, "reason": reason})
+            # ASGI has no close without a status code: 1000 stands for it.
+            self._queue.put_nowait({"type": "websocket.close", "code": code or 1000, "reason": reason})
             self.connection_lost()
 
     def connection_lost(self) -> None:

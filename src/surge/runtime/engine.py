@@ -53,7 +53,8 @@ class Channel(Protocol):
 
     def send_outgoing(self, message: Outgoing, version: int) -> None: ...
 
-    def close(self, code: int = 1000, reason: str = "") -> None: ...
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
+        """Close the WebSocket; ``code=None`` sends a close frame without a status code."""
 
 
 class Responder(Protocol):
@@ -187,6 +188,8 @@ class EngineConnection:
         now = self.server.loop.time()
         try:
             for packet in packets:
+                if self.server.trace and packet.type is not EioType.MESSAGE:
+                    log.info("%s: received packet %s data %r", self.sid, packet.type.name, packet.data)
                 self.session.receive_packet(packet, now)
         except RemoteProtocolError as exc:
             self.server.protocol_violation(self, exc)
@@ -194,7 +197,10 @@ class EngineConnection:
 
     def on_timer(self) -> None:
         session = self.session
+        pinged = session.has_packets()
         session.on_timer(self.server.loop.time())
+        if self.server.trace and not pinged and session.has_packets():
+            log.info("%s: sending packet PING", self.sid)
         self.pump()
         deadline = session.next_deadline()
         if deadline is not None:
@@ -218,6 +224,7 @@ class EngineServer:
         cors_credentials: bool = True,
         transports: tuple[str, ...] = ("polling", "websocket"),
         allow_upgrades: bool = True,
+        trace: bool = False,
     ) -> None:
         self.app = app
         self.loop = loop
@@ -233,6 +240,9 @@ class EngineServer:
         self.transports = transports
         self.allow_upgrades = allow_upgrades and "websocket" in transports
         self.sessions: dict[str, EngineConnection] = {}
+        # engineio_logger=True: a line per session event and per packet other than messages
+        # (those the Socket.IO layer traces); decided once, so the hot path tests one flag.
+        self.trace = trace
 
     # -- HTTP entry points ----------------------------------------------------------
 
@@ -321,7 +331,7 @@ class EngineServer:
         ``accept(on_message, on_close)`` completes the handshake and returns the
         channel; ``refuse(error, message)`` answers an error instead; ``opened``
         sees a new session before the application does.  Returns whether the
-        WebSocket was accepted.
+        WebSocket is open for messages.
         """
         origin = request.header("origin")
         if origin is not None and not self.origin_allowed(origin, request, lambda _: environ):
@@ -341,8 +351,13 @@ class EngineServer:
                 refuse(SESSION_ID_UNKNOWN, None)
                 return False
             session = conn.session
-            if session.transport != "polling" or session.upgrading or conn.ws is not None or not self.allow_upgrades:
-                refuse(BAD_REQUEST, "Session already upgraded")
+            if not self.allow_upgrades:
+                refuse(BAD_REQUEST, "Upgrades are not allowed")
+                return False
+            if session.transport != "polling" or session.upgrading or conn.ws is not None:
+                # As Node's engine.io: the WebSocket is accepted, then closed at once (no status code).
+                log.info("closing a second WebSocket for session %s", conn.sid)
+                accept(_ignore_message, _nothing).close(None)
                 return False
         if conn is None:
             conn = self._open(checked, "websocket", environ, opened=opened)
@@ -379,6 +394,8 @@ class EngineServer:
         )
         conn = EngineConnection(self, session, environ)
         self.sessions[sid] = conn
+        if self.trace:
+            log.info("%s: session opened over %s (EIO=%d) from %s", sid, transport, version, environ.get("REMOTE_ADDR"))
         if transport == "polling":
             upgrades = ["websocket"] if self.allow_upgrades else []
             session.send(session.open_packet(upgrades))
@@ -395,6 +412,8 @@ class EngineServer:
             return
         if reason == PING_TIMEOUT:
             log.info("closing session %s: ping timeout", conn.sid)
+        elif self.trace:
+            log.info("%s: session closed (%s)", conn.sid, reason)
         if conn.session.overflowed:
             log.warning(
                 "closing session %s: more than %d bytes queued and not collected", conn.sid, conn.session.max_buffer
@@ -420,7 +439,7 @@ class EngineServer:
             ready = conn.session.start_poll()
         except RemoteProtocolError as exc:
             log.warning("closing session %s: %s", conn.sid, exc)
-            self._error(proto, request, BAD_REQUEST, "Overlapping GET requests")
+            proto.respond(request, 400, self._cors_headers(request))  # an empty 400, as Node's engine.io
             conn.pump()
             return
         if ready:
@@ -430,9 +449,13 @@ class EngineServer:
         conn.poll = (proto, request)
 
         def lost() -> None:
+            # A GET the client gave up on closes the session (Node's engine.io: "poll
+            # connection closed prematurely"); the client's next request gets 400.
             if conn.poll is not None and conn.poll[0] is proto:
                 conn.poll = None
                 conn.session.end_poll()
+                conn.session.transport_lost(TRANSPORT_ERROR)
+                conn.pump()
 
         proto.on_lost(lost)
 
@@ -477,6 +500,8 @@ class EngineServer:
         events.channel = conn.ws = accept(events.on_message, events.on_close)
 
     def _upgraded(self, conn: EngineConnection) -> None:
+        if self.trace:
+            log.info("%s: upgraded to websocket", conn.sid)
         try:
             conn.session.receive_upgrade()
         except RemoteProtocolError as exc:
@@ -542,6 +567,14 @@ class EngineServer:
         if error is BAD_ORIGIN:
             return [("Content-Type", "application/json")], body
         return [("Content-Type", "application/json"), *self._cors_headers(request)], body
+
+
+def _ignore_message(data: str | bytes) -> None:
+    pass
+
+
+def _nothing() -> None:
+    pass
 
 
 def _with_environ(check: Callable[[str], bool]) -> Callable[[str, dict[str, Any]], bool]:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from surge import client_js as client_js_file
 from surge.runtime.http import HttpProtocol, Request
 from surge.runtime.wsgi import WsgiRunner
 
@@ -154,7 +155,7 @@ class HttpServer:
         return self.max_wsgi_body
 
     def dispatch(self, request: Request, proto: HttpProtocol) -> None:
-        if request.path in self._client_js_paths and self._client_js is not None and request.method == "GET":
+        if request.path in self._client_js_paths and request.method == "GET":
             self._serve_client_js(request, proto)
         elif self.is_engine_path(request.path):
             self.engine.handle_request(request, proto)
@@ -165,7 +166,11 @@ class HttpServer:
 
     def _serve_client_js(self, request: Request, proto: HttpProtocol) -> None:
         """Serve the official browser client, as Node's server does, so pages need no CDN."""
-        assert self._client_js is not None
+        if self._client_js is None:
+            proto.respond(
+                request, 404, [("Content-Type", "text/plain; charset=utf-8")], client_js_file.MISSING.encode()
+            )
+            return
         body, etag = self._client_js
         if request.header("if-none-match") == etag:
             proto.respond(request, 304, [("ETag", etag)])

@@ -178,8 +178,8 @@ class WebSocketChannel:
         if not self.closed:
             self.http.write(message.frames(version))
 
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame and close the connection."""
+    def close(self, code: int | None = 1000, reason: str = "") -> None:
+        """Send a close frame (without a status code for ``None``) and close the connection."""
         if self.closed:
             return
         protocol = self.protocol

@@ -23,6 +23,7 @@ from surge.queue.messages import QueueMessage
 from surge.server.core import AckCallback, SioServer
 
 log = logging.getLogger("surge.queue")
+log_server = logging.getLogger("surge.server")
 
 Publish = Callable[[bytes], None]
 RunCallback = Callable[[AckCallback, list[Any]], None]
@@ -61,6 +62,8 @@ class Cluster:
         callback: AckCallback | None,
     ) -> None:
         sio = self.sio
+        if sio.trace:
+            log_server.info("emitting event %r %r to %s [%s]", event, args, to or "all", namespace)
         if self.publish is None or (isinstance(to, str) and to in sio.sockets):
             sio.emit(event, args, namespace, to, skip, callback)
             return

@@ -108,6 +108,7 @@ class SioServer:
         always_connect: bool = False,
         dumps: Callable[[Any], str] = jsoncodec.dumps,
         loads: Callable[[str], Any] = jsoncodec.loads,
+        trace: bool = False,
     ) -> None:
         self.handlers = handlers
         self.max_attachments = max_attachments
@@ -116,6 +117,8 @@ class SioServer:
         self.loads = loads
         self.sockets: dict[str, SioSocket] = {}
         self.namespaces: dict[str, Rooms[SioSocket]] = {}
+        # logger=True: a line per event, ack, connect and disconnect (decided once: the hot path tests a flag).
+        self.trace = trace
 
     # -- Engine.IO events -----------------------------------------------------------
 
@@ -140,6 +143,8 @@ class SioServer:
         if packet is None:
             return
         ptype = packet.type
+        if self.trace:
+            log.info("%s: received %s %r [%s]", conn.sid, ptype.name, packet.data, packet.namespace)
         if ptype is SioType.EVENT or ptype is SioType.BINARY_EVENT:
             socket = client.sockets.get(packet.namespace)
             if socket is not None and socket.connected:
@@ -198,6 +203,8 @@ class SioServer:
             self._send_connected(socket)
 
     def _send_connected(self, socket: SioSocket) -> None:
+        if self.trace:
+            log.info("%s: connected to %s (Engine.IO session %s)", socket.sid, socket.namespace, socket.eio_sid)
         data = {"sid": socket.sid} if socket.client.version == 4 else None
         reply = self._outgoing(SioPacket(SioType.CONNECT, socket.namespace, data))
         socket.connected = True
@@ -233,6 +240,8 @@ class SioServer:
             return
         self._send_packet(socket.client, SioPacket(SioType.DISCONNECT, socket.namespace))
         self._remove(socket, "server disconnect")
+        if self.trace:
+            log.info("%s: disconnected by the server [%s]", sid, socket.namespace)
         if not socket.client.sockets:
             socket.client.conn.close("server disconnect")
 
@@ -326,6 +335,8 @@ class SioServer:
         """Answer the client's ack request ``ack_id``."""
         if socket.client.sockets.get(socket.namespace) is not socket:
             return
+        if self.trace:
+            log.info("%s: sending ack %d %r [%s]", socket.sid, ack_id, args, socket.namespace)
         text, attachments = sio.encode(SioPacket(SioType.ACK, socket.namespace, args, ack_id), self.dumps)
         if attachments or not socket.connected:
             socket.send(Outgoing(text, attachments))
