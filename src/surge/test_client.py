@@ -25,7 +25,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.runtime.engine import Channel, EngineConnection, OnMessage
-from surge.runtime.http import Request
+from surge.runtime.request import Request
 from surge.runtime.server import new_event_loop
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from surge.runtime.engine import EngineServer
-from surge.runtime.http import Request
+from surge.runtime.request import Request
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from typing import Any
 
 from surge.engine.outgoing import Outgoing
 from surge.runtime.engine import Channel, EngineServer, OnMessage
-from surge.runtime.http import Request
 from surge.runtime.pool import WorkerPool
-from surge.runtime.wsgi import WSGIApp, build_environ
+from surge.runtime.request import Request, build_environ
+from surge.runtime.wsgi import WSGIApp
 
 log = logging.getLogger("surge.asgi")
 

@@ -16,19 +16,15 @@ import inspect
 import logging
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from surge.engine.outgoing import Outgoing
 from surge.engine.session import PING_TIMEOUT, TRANSPORT_ERROR, EngineSession, MessageReceived, State
-from surge.protocol import eio, jsoncodec, wsframe
+from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
-from surge.runtime.http import build_response
-from surge.runtime.websocket import WebSocketChannel
-
-if TYPE_CHECKING:
-    from surge.runtime.http import HttpProtocol, Request
+from surge.runtime.request import Request
 
 log = logging.getLogger("surge.engine")
 
@@ -287,37 +283,6 @@ class EngineServer:
         else:
             self._error(proto, request, BAD_REQUEST)
 
-    def handle_upgrade(self, request: Request, proto: HttpProtocol, rest: bytes) -> None:
-        """A WebSocket upgrade request on the built-in server's HTTP connection."""
-
-        def refuse(error: tuple[int, str], message: str | None) -> None:
-            # The connection is not kept: what follows the request may be WebSocket frames.
-            headers, body = self._error_answer(request, error, message)
-            proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
-
-        key = request.header("sec-websocket-key")
-        if (
-            request.method != "GET"
-            or key is None
-            or (request.header("upgrade") or "").lower() != "websocket"
-            or request.header("sec-websocket-version") != "13"
-        ):
-            refuse(BAD_REQUEST, "Invalid WebSocket handshake")
-            return
-
-        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
-            assert key is not None
-            proto.write(
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
-            )
-            channel = WebSocketChannel(proto, self.max_http_buffer_size, on_message, on_close)
-            proto.ws = channel
-            return channel
-
-        if self.handle_websocket(request, proto.environ(request), accept, refuse) and rest:
-            proto.data_received(rest)
-
     def handle_websocket(
         self,
         request: Request,
@@ -556,10 +521,10 @@ class EngineServer:
 
     def _error(self, proto: Responder, request: Request, error: tuple[int, str], message: str | None = None) -> None:
         """HTTP 400 with the Engine.IO error JSON (Engine.IO protocol, "Errors")."""
-        headers, body = self._error_answer(request, error, message)
+        headers, body = self.error_answer(request, error, message)
         proto.respond(request, 400, headers, body)
 
-    def _error_answer(
+    def error_answer(
         self, request: Request, error: tuple[int, str], message: str | None
     ) -> tuple[list[tuple[str, str]], bytes]:
         code, text = error

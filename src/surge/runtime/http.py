@@ -1,10 +1,10 @@
 """HTTP/1.1 connections on asyncio, parsed by httptools (runtime layer).
 
-One :class:`HttpProtocol` per TCP connection.  Requests under the Engine.IO
-path go to the :class:`~surge.runtime.engine.EngineServer` on the loop; every
-other request goes to the WSGI app in the worker pool
-(:mod:`surge.runtime.wsgi`).  A WebSocket upgrade hands the connection over to
-a :class:`~surge.runtime.websocket.WebSocketChannel`.
+One :class:`HttpProtocol` per TCP connection.  It parses requests and hands
+each to its :class:`Owner` (the built-in server, which routes them), and an
+``Upgrade:`` request too; once upgraded, the bytes go to the :class:`Upgraded`
+channel the owner set (a WebSocket).  Both are Protocols declared here, so
+this module depends on nothing above it.
 
 Requests on one connection are answered in order (HTTP/1.1 §6.3.2): a request
 that arrives while another is being answered waits its turn.
@@ -21,15 +21,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httptools
 
-from surge.runtime.wsgi import build_environ
-
-if TYPE_CHECKING:
-    from surge.runtime.server import HttpServer
-    from surge.runtime.websocket import WebSocketChannel
+from surge.runtime.request import Request, build_environ, build_response
 
 log = logging.getLogger("surge.runtime")
 
@@ -39,40 +35,39 @@ MAX_PIPELINED = 16
 WRITE_HIGH_WATER = 64 * 1024
 
 
-class Request:
-    """One parsed HTTP request; header names are lower-cased latin-1 text."""
+class Upgraded(Protocol):
+    """What an upgraded connection (a WebSocket) takes over: the bytes that arrive, and the end."""
 
-    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query", "raw_path", "upgrade", "version")
+    def data_received(self, data: bytes) -> None: ...
 
-    def __init__(self) -> None:
-        self.method = "GET"
-        self.raw_path = b""
-        self.path = "/"
-        self.query = ""
-        self.version = "1.1"
-        self.headers: list[tuple[str, str]] = []
-        self.body = bytearray()
-        self.keep_alive = True
-        self.upgrade = False
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """The first value of header ``name`` (lower case), or ``default``."""
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return default
+    def connection_lost(self) -> None: ...
 
 
-_STATUS_LINES = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n" for status in HTTPStatus}
-_CLOSE = "Connection: close\r\n\r\n"
+class Owner(Protocol):
+    """The server an :class:`HttpProtocol` serves requests for (:class:`~surge.runtime.server.HttpServer`)."""
 
+    loop: asyncio.AbstractEventLoop
+    host: str
+    port: int
+    connections: set[HttpProtocol]
+    max_connections: int | None
+    max_write_buffer: int
+    request_timeout: float
+    keep_alive_timeout: float
 
-def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True) -> bytes:
-    """A complete HTTP/1.1 response with Content-Length."""
-    lines = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n"]
-    lines += [f"{k}: {v}\r\n" for k, v in headers]
-    lines.append(f"Content-Length: {len(body)}\r\n\r\n" if keep_alive else f"Content-Length: {len(body)}\r\n{_CLOSE}")
-    return "".join(lines).encode("latin-1") + body
+    def refused_connection(self, peer: tuple[str, int]) -> None: ...
+
+    def max_body_size(self, request: Request) -> int: ...
+
+    def dispatch(self, request: Request, proto: HttpProtocol) -> None:
+        """Answer ``request`` (a later one on the connection waits for ``proto.respond``)."""
+
+    def upgrade(self, request: Request, proto: HttpProtocol, rest: bytes) -> None:
+        """An ``Upgrade:`` request: complete the handshake (setting ``proto.ws``) or answer an error."""
+
+    def congestion(self, proto: HttpProtocol, congested: bool) -> None: ...
+
+    def hold(self, proto: HttpProtocol) -> None: ...
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -100,12 +95,12 @@ class HttpProtocol(asyncio.Protocol):
         "ws",
     )
 
-    def __init__(self, server: HttpServer) -> None:
+    def __init__(self, server: Owner) -> None:
         self.server = server
         self.loop = server.loop
         self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
-        self.ws: WebSocketChannel | None = None
+        self.ws: Upgraded | None = None
         self.closed = False
         self.peer: tuple[str, int] = ("", 0)
         self._request: Request | None = None
@@ -184,7 +179,7 @@ class HttpProtocol(asyncio.Protocol):
             self._disarm()
             if request is not None and not self._too_large:
                 request.upgrade = True
-                self.server.engine.handle_upgrade(request, self, data[upgrade.args[0] :])
+                self.server.upgrade(request, self, data[upgrade.args[0] :])
             elif not self.closed:
                 self.respond_error(400, "Bad upgrade request")
         except httptools.HttpParserError:

@@ -15,14 +15,14 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from surge import client_js as client_js_file
-from surge.runtime.http import HttpProtocol, Request
+from surge.protocol import wsframe
+from surge.runtime.engine import BAD_REQUEST, Channel, EngineServer, OnMessage
+from surge.runtime.http import HttpProtocol
+from surge.runtime.request import Request, build_response
+from surge.runtime.websocket import WebSocketChannel
 from surge.runtime.wsgi import WsgiRunner
-
-if TYPE_CHECKING:
-    from surge.runtime.engine import EngineServer
 
 log = logging.getLogger("surge")
 
@@ -163,6 +163,40 @@ class HttpServer:
             self.wsgi.run(request, proto)
         else:
             proto.respond(request, 404, [("Content-Type", "text/plain")], b"Not Found")
+
+    def upgrade(self, request: Request, proto: HttpProtocol, rest: bytes) -> None:
+        """A WebSocket handshake (RFC 6455 §4.2): validated and answered here, the channel handed to the engine."""
+
+        def refuse(error: tuple[int, str], message: str | None) -> None:
+            # The connection is not kept: what follows the request may be WebSocket frames.
+            headers, body = self.engine.error_answer(request, error, message)
+            proto.respond_raw(build_response(400, headers, body, keep_alive=False), close=True)
+
+        if not self.is_engine_path(request.path):
+            proto.respond_error(404, "Not Found")
+            return
+        key = request.header("sec-websocket-key")
+        if (
+            request.method != "GET"
+            or key is None
+            or (request.header("upgrade") or "").lower() != "websocket"
+            or request.header("sec-websocket-version") != "13"
+        ):
+            refuse(BAD_REQUEST, "Invalid WebSocket handshake")
+            return
+
+        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
+            assert key is not None
+            proto.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
+            )
+            channel = WebSocketChannel(proto, self.engine.max_http_buffer_size, on_message, on_close)
+            proto.ws = channel
+            return channel
+
+        if self.engine.handle_websocket(request, proto.environ(request), accept, refuse) and rest:
+            proto.data_received(rest)
 
     def _serve_client_js(self, request: Request, proto: HttpProtocol) -> None:
         """Serve the official browser client, as Node's server does, so pages need no CDN."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
+from typing import Protocol as Interface
 
 from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
@@ -25,11 +26,20 @@ from surge.protocol import wsframe
 
 if TYPE_CHECKING:
     from surge.engine.outgoing import Outgoing
-    from surge.runtime.http import HttpProtocol
 
 log = logging.getLogger("surge.runtime")
 
 OnMessage = Callable[[str | bytes], None]
+
+
+class Connection(Interface):
+    """The upgraded HTTP connection a WebSocket writes its frames to."""
+
+    peer: tuple[str, int]
+
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class WebSocketChannel:
@@ -49,7 +59,7 @@ class WebSocketChannel:
         "on_message",
     )
 
-    def __init__(self, http: HttpProtocol, max_size: int, on_message: OnMessage, on_close: Callable[[], None]) -> None:
+    def __init__(self, http: Connection, max_size: int, on_message: OnMessage, on_close: Callable[[], None]) -> None:
         self.http = http
         self.max_size = max_size
         self._protocol: Protocol | None = None  # made at the first frame it must see: an idle socket spares 1 KiB

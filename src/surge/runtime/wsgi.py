@@ -9,15 +9,13 @@ worker waits while the transport's buffer is full (flow control).
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any, Protocol
+
+from surge.runtime.request import Request
 
 if TYPE_CHECKING:
-    from surge.runtime.http import HttpProtocol, Request
     from surge.runtime.pool import WorkerPool
 
 log = logging.getLogger("surge.wsgi")
@@ -26,36 +24,18 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 NO_BODY_STATUSES = (204, 304)
 
 
-def build_environ(request: Request, host: str, port: int, peer: tuple[str, int]) -> dict[str, Any]:
-    """A PEP 3333 environ for ``request``, received on ``host:port`` from ``peer``."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": request.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote(request.path, encoding="latin-1"),
-        "QUERY_STRING": request.query,
-        "RAW_URI": request.raw_path.decode("latin-1"),
-        "SERVER_NAME": host,
-        "SERVER_PORT": str(port),
-        "SERVER_PROTOCOL": f"HTTP/{request.version}",
-        "REMOTE_ADDR": peer[0],
-        "REMOTE_PORT": str(peer[1]),
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(bytes(request.body)),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    for name, value in request.headers:
-        if name == "content-type":
-            environ["CONTENT_TYPE"] = value
-        elif name == "content-length":
-            environ["CONTENT_LENGTH"] = value
-        else:
-            key = "HTTP_" + name.upper().replace("-", "_")
-            environ[key] = environ[key] + "," + value if key in environ else value
-    return environ
+class Connection(Protocol):
+    """The HTTP connection a WSGI response streams to (the built-in server's)."""
+
+    closed: bool
+
+    def environ(self, request: Request) -> dict[str, Any]: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    async def drain(self) -> None: ...
+
+    def finish_streamed(self, keep_alive: bool) -> None: ...
 
 
 class WsgiRunner:
@@ -66,11 +46,11 @@ class WsgiRunner:
         self.loop = loop
         self.pool = pool
 
-    def run(self, request: Request, proto: HttpProtocol) -> None:
-        environ = build_environ(request, proto.server.host, proto.server.port, proto.peer)
+    def run(self, request: Request, proto: Connection) -> None:
+        environ = proto.environ(request)
         self.pool.submit(self._call_app, environ, request, proto)
 
-    def _call_app(self, environ: dict[str, Any], request: Request, proto: HttpProtocol) -> None:
+    def _call_app(self, environ: dict[str, Any], request: Request, proto: Connection) -> None:
         loop = self.loop
         state: dict[str, Any] = {"head": None, "sent": False, "chunked": False, "length": None}
         head_only = request.method == "HEAD"
@@ -141,6 +121,6 @@ class WsgiRunner:
         loop.call_soon_threadsafe(proto.finish_streamed, done_keep_alive)
 
 
-async def _write(proto: HttpProtocol, data: bytes) -> None:
+async def _write(proto: Connection, data: bytes) -> None:
     proto.write(data)
     await proto.drain()

@@ -1,0 +1,83 @@
+"""HTTP requests and responses as plain data (runtime layer, imports nothing of Surge).
+
+:class:`Request` is what the HTTP parser produced; :func:`build_response` makes
+the bytes of a complete answer; :func:`build_environ` the PEP 3333 environ
+that Flask, the handlers and the Engine.IO layer see.  Every server front
+(the built-in one, ASGI, the test client) uses these.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+
+class Request:
+    """One parsed HTTP request; header names are lower-cased latin-1 text."""
+
+    __slots__ = ("body", "headers", "keep_alive", "method", "path", "query", "raw_path", "upgrade", "version")
+
+    def __init__(self) -> None:
+        self.method = "GET"
+        self.raw_path = b""
+        self.path = "/"
+        self.query = ""
+        self.version = "1.1"
+        self.headers: list[tuple[str, str]] = []
+        self.body = bytearray()
+        self.keep_alive = True
+        self.upgrade = False
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The first value of header ``name`` (lower case), or ``default``."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+
+_STATUS_LINES = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n" for status in HTTPStatus}
+_CLOSE = "Connection: close\r\n\r\n"
+
+
+def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"", *, keep_alive: bool = True) -> bytes:
+    """A complete HTTP/1.1 response with Content-Length."""
+    lines = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n"]
+    lines += [f"{k}: {v}\r\n" for k, v in headers]
+    lines.append(f"Content-Length: {len(body)}\r\n\r\n" if keep_alive else f"Content-Length: {len(body)}\r\n{_CLOSE}")
+    return "".join(lines).encode("latin-1") + body
+
+
+def build_environ(request: Request, host: str, port: int, peer: tuple[str, int]) -> dict[str, Any]:
+    """A PEP 3333 environ for ``request``, received on ``host:port`` from ``peer``."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(request.path, encoding="latin-1"),
+        "QUERY_STRING": request.query,
+        "RAW_URI": request.raw_path.decode("latin-1"),
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": f"HTTP/{request.version}",
+        "REMOTE_ADDR": peer[0],
+        "REMOTE_PORT": str(peer[1]),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(bytes(request.body)),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, value in request.headers:
+        if name == "content-type":
+            environ["CONTENT_TYPE"] = value
+        elif name == "content-length":
+            environ["CONTENT_LENGTH"] = value
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+            environ[key] = environ[key] + "," + value if key in environ else value
+    return environ
