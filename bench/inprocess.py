@@ -58,7 +58,7 @@ class Bench:
         socketio = runpy.run_path(str(ROOT / "bench" / f"app_{handlers}.py"), run_name="bench")["socketio"]
         self.loop = new_event_loop()
         asyncio.set_event_loop(self.loop)
-        engine, _ = socketio._start_core(self.loop)
+        engine = socketio.core.start(self.loop)
         self.http = HttpServer(self.loop, engine, None, max_connections=None)
 
     def connection(self) -> tuple[HttpProtocol, FakeTransport]:

@@ -1,4 +1,4 @@
-"""Which handler an event goes to, and with which arguments (front layer).
+"""Which handler an event goes to, with which arguments, and how it runs (front layer).
 
 The handler tables of a ``SocketIO``: functions registered with ``on``, and
 class-based namespaces.  The resolution order is Flask-SocketIO's (that is,
@@ -11,14 +11,37 @@ arguments as the handler receives them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import asyncio
+import builtins
+import contextvars
+import inspect
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import flask
 
-from surge.handlers import HandlerRecord
+from surge.errors import ConnectionRefusedError
+from surge.handlers import (
+    Activity,
+    Done,
+    EventInfo,
+    HandlerRecord,
+    Job,
+    ManagedSession,
+    SocketRequestContext,
+    SocketState,
+    continue_coroutine,
+)
+
+if TYPE_CHECKING:
+    from surge.runtime.pool import WorkerPool
+    from surge.server.core import SioServer, SioSocket
+
+log = logging.getLogger("surge")
 
 Handler = Callable[..., Any]
 
@@ -111,3 +134,310 @@ def _trigger(instance: Any, event: str, *args: Any) -> Any:
 
 def _nothing(*args: Any) -> None:
     return None
+
+
+@dataclass
+class Registry:
+    """What ``SocketIO`` registered: handlers by namespace and event, and the error handlers."""
+
+    table: HandlerTable = field(default_factory=HandlerTable)
+    exception_handlers: dict[str, Handler] = field(default_factory=dict)
+    default_exception_handler: Handler | None = None
+
+
+class Core(Protocol):
+    """What the dispatcher needs of the server core (surge.core.ServerCore)."""
+
+    app: Any
+    options: dict[str, Any]
+    activities: dict[str, Activity]
+
+    def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None: ...
+
+
+class Dispatcher:
+    """Runs handlers for the Socket.IO server (its :class:`~surge.server.core.Handlers`).
+
+    ``def`` handlers run in the worker pool, ``async def`` handlers on the loop
+    (eagerly: a Task only once they wait); each in a Flask request context of
+    its socket.  The loop, pool and server are attached when the core starts.
+    """
+
+    def __init__(self, core: Core, registry: Registry) -> None:
+        self.core = core
+        self.registry = registry
+        self.table = registry.table
+        self.options = core.options
+        self.app = core.app
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # attach() sets them
+        self.pool: WorkerPool = None  # type: ignore[assignment]
+        self.sio: SioServer = None  # type: ignore[assignment]
+
+    def attach(self, loop: asyncio.AbstractEventLoop, pool: WorkerPool, sio: SioServer) -> None:
+        self.loop, self.pool, self.sio = loop, pool, sio
+
+    def has_namespace(self, namespace: str) -> bool:
+        return self.table.has_namespace(namespace)
+
+    def handle_connect(self, socket: SioSocket, auth: Any) -> None:
+        socket.state = SocketState()
+        socket.state.activity = self.core.activities.get(socket.eio_sid)
+        target = self.table.find(socket.namespace, "connect")
+        if target is None:
+            self.sio.accept(socket)
+            return
+        # request.event carries the environ and auth, as Flask-SocketIO's does.
+        event_args = (socket.environ, auth)
+        info = {"message": target.message, "args": event_args}
+        args = event_args if target.raw else (auth,) if target.takes_extra else ()
+        self._run(socket, info, target.fn, target.is_async, args, self._connect_done)
+
+    def _connect_done(self, socket: SioSocket, result: Any, error: BaseException | None) -> None:
+        if isinstance(error, ConnectionRefusedError):
+            self.sio.refuse(socket, error.error_args)
+        elif isinstance(error, builtins.ConnectionRefusedError):
+            self.sio.refuse(socket, {"message": "Connection refused by server"})  # python-socketio's words
+        elif error is not None or result is False:
+            self.sio.refuse(socket, {"message": "Connection rejected by server"})
+        else:
+            self.sio.accept(socket)
+
+    def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None:
+        target = self.table.find(socket.namespace, event)
+        if target is None:
+            log.debug("no handler for event %r on %s", event, socket.namespace)
+            return
+        call_args = (*target.prefix, *args) if target.prefix else tuple(args)
+        done = None
+        if ack_id is not None:
+
+            def done(sock: SioSocket, result: Any, error: BaseException | None) -> None:
+                if error is None:
+                    self.sio.send_ack(sock, ack_id, _ack_args(result))
+
+        info = {"message": target.message, "args": call_args}
+        self._run(socket, info, target.fn, target.is_async, call_args, done)
+
+    def handle_ack(self, socket: SioSocket, callback: Handler, args: list[Any]) -> None:
+        self.run_callback(callback, args)
+
+    def handle_disconnect(self, socket: SioSocket, reason: str) -> None:
+        target = self.table.find(socket.namespace, "disconnect")
+        if target is not None:
+            info = {"message": target.message, "args": (reason,)}
+            args = (reason,) if target.takes_extra or target.raw else ()
+            self._run(socket, info, target.fn, target.is_async, args, None)
+
+    # -- running handlers -------------------------------------------------------------------
+
+    def _run(
+        self,
+        socket: SioSocket,
+        info: EventInfo | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Done | None,
+        serial: bool = True,
+    ) -> None:
+        """Run a handler in the worker pool (def) or on the loop (async def).
+
+        With ``async_handlers=False`` a socket's handlers run one at a time, in
+        arrival order (``serial=False`` exempts ack callbacks, which a waiting
+        ``call()`` inside a handler depends on).
+        """
+        job: Job = (socket, info, fn, is_async, args, done)
+        state: SocketState | None = socket.state
+        if serial and state is not None and not self.options["async_handlers"]:
+            if state.busy:
+                if state.queue is None:
+                    state.queue = deque()
+                state.queue.append(job)
+                return
+            state.busy = True
+        self._start(job)
+
+    def _start(self, job: Job) -> None:
+        state: SocketState | None = job[0].state
+        if state is not None and state.activity is not None:
+            state.activity.begin()
+        if job[3]:
+            self._start_eagerly(self._run_async(*job))
+        else:
+            self.pool.submit(self._run_sync, *job)
+
+    def _start_eagerly(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run an ``async def`` handler now, up to its first real wait, in a context of its own.
+
+        Most handlers never wait; they finish here without a Task or a trip round the loop.
+        One that waits continues in a Task created with the same context (what Python 3.12's
+        eager tasks do).
+        """
+        context = contextvars.copy_context()
+        try:
+            awaited = context.run(coro.send, None)
+        except StopIteration:
+            return
+        self.loop.create_task(continue_coroutine(coro, awaited), context=context)
+
+    def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
+        """On the loop, after a handler: its continuation, then the socket's next queued handler."""
+        if done is not None:
+            done(socket, result, error)
+        state: SocketState | None = socket.state
+        if state is None:
+            return
+        if state.activity is not None:
+            state.activity.end()
+        if state.busy:
+            if state.queue:
+                self._start(state.queue.popleft())
+            else:
+                state.busy = False
+
+    def _run_sync(
+        self,
+        socket: SioSocket,
+        info: EventInfo | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Done | None,
+    ) -> None:
+        result, error = self._call_in_context(socket, info, lambda: fn(*args))
+        state: SocketState | None = socket.state
+        if done is not None or (state is not None and state.busy):
+            self.core.call_in_loop(self._finished, socket, done, result, error)
+        elif state is not None and state.activity is not None:
+            state.activity.end()
+
+    async def _run_async(
+        self,
+        socket: SioSocket,
+        info: EventInfo | None,
+        fn: Handler,
+        is_async: bool,
+        args: tuple[Any, ...],
+        done: Done | None,
+    ) -> None:
+        with self._context(socket, info) as context:
+            try:
+                result, error = await fn(*args), None
+            except Exception as exc:
+                result, error = self._handle_error(socket, info, exc)
+                context.error = error
+            else:
+                context.handler_returned()
+        self._finished(socket, done, result, error)
+
+    def _call_in_context(
+        self, socket: SioSocket, info: EventInfo | None, call: Callable[[], Any]
+    ) -> tuple[Any, BaseException | None]:
+        with self._context(socket, info) as context:
+            try:
+                result = call()
+            except Exception as exc:
+                result, context.error = self._handle_error(socket, info, exc)
+                return result, context.error
+            context.handler_returned()
+            return result, None
+
+    def _context(self, socket: SioSocket, info: EventInfo | None) -> SocketRequestContext:
+        """A Flask request context for a handler of ``socket``, with the managed session."""
+        app = self.app
+        assert app is not None
+        state: SocketState | None = socket.state
+        if state is None:
+            return SocketRequestContext.prototype(app, socket).for_call(info)
+        if state.context is None:
+            context = SocketRequestContext.prototype(app, socket)
+            if self.options["manage_session"]:
+                # Load the cookie session once; handlers share this copy from then on.
+                opened = app.session_interface.open_session(app, context.request)
+                state.session = context._session = ManagedSession(opened or {})
+            else:
+                context.saves_session = True  # Flask's own session, opened and saved by each handler
+            state.context = context
+        return state.context.for_call(info)
+
+    def _handle_error(
+        self, socket: SioSocket, info: EventInfo | None, exc: Exception
+    ) -> tuple[Any, BaseException | None]:
+        """Route a handler's exception to ``on_error``; its return value answers like the handler's would.
+
+        Returns ``(result, error)``: the error is ``None`` once an error handler took it.
+        """
+        if isinstance(exc, ConnectionRefusedError):
+            return None, exc
+        handler = self.registry.exception_handlers.get(socket.namespace, self.registry.default_exception_handler)
+        if handler is None:
+            if isinstance(exc, builtins.ConnectionRefusedError) and info is not None and info["message"] == "connect":
+                return None, exc  # python-socketio refuses the connection for it
+            state: SocketState | None = socket.state
+            if state is not None and state.activity is not None:
+                state.activity.error = exc  # a test client raises it, as Flask-SocketIO's does
+            log.error(
+                "error in handler for event %r (sid %s, namespace %s)",
+                info and info["message"],
+                socket.sid,
+                socket.namespace,
+                exc_info=exc,
+            )
+            return None, exc
+        try:
+            return handler(exc), None
+        except Exception as handler_exc:
+            log.exception("error in the error handler for event %r (sid %s)", info and info["message"], socket.sid)
+            return None, handler_exc
+
+    # -- loop plumbing ------------------------------------------------------------------------
+
+    def run_callback(self, callback: Handler, args: list[Any]) -> None:
+        """A client's ack (of this process or another): run the emit's callback.
+
+        As in Flask-SocketIO, a callback given to an emit made in a handler runs in
+        the request context of that handler's client (``request.sid`` is the emitter),
+        and not at all once that client is gone; any other runs in a worker with an
+        app context.
+        """
+        if getattr(callback, "runs_on_loop", False):
+            callback(*args)
+            return
+        if isinstance(callback, EmitterCallback):
+            socket = self.sio.sockets.get(callback.sid)
+            if socket is not None and socket.namespace == callback.namespace:
+                fn = callback.fn
+                call_args = tuple(args)
+                info = {"message": None, "args": call_args}
+                self._run(socket, info, fn, inspect.iscoroutinefunction(fn), call_args, None, serial=False)
+            return
+        if inspect.iscoroutinefunction(callback):
+            self.loop.create_task(callback(*args))
+            return
+        self.pool.submit(self._call_with_app_context, callback, args)
+
+    def _call_with_app_context(self, callback: Handler, args: list[Any]) -> None:
+        with self.app.app_context():
+            callback(*args)
+
+
+class EmitterCallback:
+    """An emit's callback with the handler's client that emitted, whose context it runs in."""
+
+    __slots__ = ("fn", "namespace", "sid")
+
+    def __init__(self, fn: Handler, sid: str, namespace: str) -> None:
+        self.fn = fn
+        self.sid = sid
+        self.namespace = namespace
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+
+def _ack_args(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]

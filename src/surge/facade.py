@@ -10,12 +10,15 @@ state from any thread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from surge.core import event_args
+
 if TYPE_CHECKING:
-    from surge.flask import SocketIO
+    from surge.core import ServerCore
     from surge.server.core import SioSocket
 
 ASYNC_MODE = "threading"  # what python-socketio reports for Flask-SocketIO's default mode
@@ -26,9 +29,9 @@ class ServerFacade:
 
     async_mode = ASYNC_MODE
 
-    def __init__(self, socketio: SocketIO) -> None:
-        self._io = socketio
-        self.manager = ManagerFacade(socketio)
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+        self.manager = ManagerFacade(core)
         self.eio = EngineFacade()
 
     # -- emitting -----------------------------------------------------------------------------
@@ -44,7 +47,8 @@ class ServerFacade:
         callback: Callable[..., Any] | None = None,
         ignore_queue: bool = False,
     ) -> None:
-        self._io.emit(event, data, to=to or room, skip_sid=skip_sid, namespace=namespace, callback=callback)
+        skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
+        self._core.emit(event, event_args((data,)), namespace or "/", to or room, skip, callback)
 
     def send(
         self,
@@ -68,27 +72,30 @@ class ServerFacade:
         timeout: float = 60,
         ignore_queue: bool = False,
     ) -> Any:
-        return self._io.call(event, data, to=to or sid, namespace=namespace, timeout=timeout)
+        target = to or sid
+        if target is None:
+            raise ValueError("call() needs the sid of one client in to=")
+        return self._core.call(event, event_args((data,)), namespace or "/", target, timeout)
 
     # -- rooms and clients --------------------------------------------------------------------
 
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._io._room_operation("enter_room", namespace or "/", sid, room)
+        self._core.room_operation("enter_room", namespace or "/", sid, room)
 
     def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._io._room_operation("leave_room", namespace or "/", sid, room)
+        self._core.room_operation("leave_room", namespace or "/", sid, room)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
-        self._io.close_room(room, namespace)
+        self._core.room_operation("close_room", namespace or "/", room=room)
 
     def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
         return self.manager.get_rooms(sid, namespace or "/")
 
     def disconnect(self, sid: str, namespace: str | None = None, ignore_queue: bool = False) -> None:
-        self._io._room_operation("disconnect", namespace or "/", sid)
+        self._core.room_operation("disconnect", namespace or "/", sid)
 
     def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
-        socket = self._io._read_on_loop(lambda: self._socket(sid, namespace))
+        socket = self._core.read_on_loop(lambda: self._socket(sid, namespace))
         return None if socket is None else socket.environ
 
     # -- the per-client session (python-socketio's, not Flask's) ---------------------------------
@@ -103,7 +110,7 @@ class ServerFacade:
             session: dict[str, Any] = socket.state.sio_session
             return session
 
-        return self._io._read_on_loop(read)
+        return self._core.read_on_loop(read)
 
     def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
         def write() -> None:
@@ -111,7 +118,7 @@ class ServerFacade:
             if socket is not None and socket.state is not None:
                 socket.state.sio_session = session
 
-        self._io._read_on_loop(write)
+        self._core.read_on_loop(write)
 
     @contextmanager
     def session(self, sid: str, namespace: str | None = None) -> Iterator[dict[str, Any]]:
@@ -123,13 +130,13 @@ class ServerFacade:
     # -- tasks ---------------------------------------------------------------------------------
 
     def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return self._io.start_background_task(target, *args, **kwargs)
+        return self._core.start_background_task(target, *args, **kwargs)
 
     def sleep(self, seconds: float = 0) -> None:
-        self._io.sleep(seconds)
+        time.sleep(seconds)
 
     def _socket(self, sid: str, namespace: str | None) -> SioSocket | None:
-        socket = self._io._server().sockets.get(sid)
+        socket = self._core.server().sockets.get(sid)
         if socket is None or socket.namespace != (namespace or "/"):
             return None
         return socket
@@ -138,8 +145,8 @@ class ServerFacade:
 class ManagerFacade:
     """python-socketio's client manager, read-only: rooms and their participants."""
 
-    def __init__(self, socketio: SocketIO) -> None:
-        self._io = socketio
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
 
     @property
     def rooms(self) -> dict[str, dict[str | None, dict[str, str]]]:
@@ -147,14 +154,14 @@ class ManagerFacade:
 
         def read() -> dict[str, dict[str | None, dict[str, str]]]:
             snapshot: dict[str, dict[str | None, dict[str, str]]] = {}
-            for namespace, rooms in self._io._server().namespaces.items():
+            for namespace, rooms in self._core.server().namespaces.items():
                 by_room: dict[str | None, dict[str, str]] = {None: {s.sid: s.eio_sid for s in rooms.everyone.values()}}
                 for room, members in rooms.items():
                     by_room[room] = {sid: m.eio_sid for sid, m in members.items()}
                 snapshot[namespace] = by_room
             return snapshot
 
-        return self._io._read_on_loop(read)
+        return self._core.read_on_loop(read)
 
     def get_namespaces(self) -> list[str]:
         return list(self.rooms)
@@ -165,30 +172,30 @@ class ManagerFacade:
         yield from list(members.items())
 
     def get_rooms(self, sid: str, namespace: str) -> list[str]:
-        return self._io._read_on_loop(lambda: self._io._server().rooms(sid, namespace))
+        return self._core.read_on_loop(lambda: self._core.server().rooms(sid, namespace))
 
     def is_connected(self, sid: str, namespace: str) -> bool:
         def read() -> bool:
-            socket = self._io._server().sockets.get(sid)
+            socket = self._core.server().sockets.get(sid)
             return socket is not None and socket.namespace == namespace and socket.connected
 
-        return self._io._read_on_loop(read)
+        return self._core.read_on_loop(read)
 
     def sid_from_eio_sid(self, eio_sid: str, namespace: str) -> str | None:
         def read() -> str | None:
-            for socket in self._io._server().sockets.values():
+            for socket in self._core.server().sockets.values():
                 if socket.eio_sid == eio_sid and socket.namespace == namespace:
                     return socket.sid
             return None
 
-        return self._io._read_on_loop(read)
+        return self._core.read_on_loop(read)
 
     def eio_sid_from_sid(self, sid: str, namespace: str) -> str | None:
         def read() -> str | None:
-            socket = self._io._server().sockets.get(sid)
+            socket = self._core.server().sockets.get(sid)
             return socket.eio_sid if socket is not None and socket.namespace == namespace else None
 
-        return self._io._read_on_loop(read)
+        return self._core.read_on_loop(read)
 
 
 class EngineFacade:

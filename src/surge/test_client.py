@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 from werkzeug.test import EnvironBuilder
@@ -31,7 +31,14 @@ from surge.runtime.server import new_event_loop
 if TYPE_CHECKING:
     import flask
 
-    from surge.flask import SocketIO
+    from surge.core import ServerCore
+
+
+class _Served(Protocol):
+    """The app's ``SocketIO``: the test client drives its server core."""
+
+    core: ServerCore
+
 
 WAIT = 10.0  # seconds a call waits for the handlers it set off
 
@@ -74,7 +81,7 @@ class SocketIOTestClient:
     def __init__(
         self,
         app: flask.Flask,
-        socketio: SocketIO,
+        socketio: _Served,
         namespace: str | None = None,
         query_string: str | None = None,
         headers: dict[str, str] | None = None,
@@ -182,10 +189,10 @@ class SocketIOTestClient:
         def opened(conn: EngineConnection) -> None:
             # Known before any handler of this session runs, so all of them are counted.
             self.eio_sid = conn.sid
-            self.socketio._activities[conn.sid] = self.activity
+            self.socketio.core.track_handlers(conn.sid, self.activity)
 
         def open_session() -> None:
-            engine = self.socketio.engine
+            engine = self.socketio.core.engine
             assert engine is not None
             engine.handle_websocket(request, environ, accept, refuse, opened)
 
@@ -251,16 +258,17 @@ class SocketIOTestClient:
                 self.connected[namespace] = False
 
 
-def _core_loop(socketio: SocketIO) -> asyncio.AbstractEventLoop:
+def _core_loop(socketio: _Served) -> asyncio.AbstractEventLoop:
     """The loop of the app's server core; started in a daemon thread when the server is not running."""
-    if socketio.loop is not None and socketio.engine is not None:
-        return socketio.loop
+    core = socketio.core
+    if core.loop is not None and core.engine is not None:
+        return core.loop
     ready = threading.Event()
     loop = new_event_loop()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        socketio._start_core(loop)
+        core.start(loop)
         ready.set()
         loop.run_forever()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from surge import client_js as client_js_file
 from surge.protocol import wsframe
 from surge.runtime.engine import BAD_REQUEST, Channel, EngineServer, OnMessage
+from surge.runtime.flow import FlowControl
 from surge.runtime.http import HttpProtocol
 from surge.runtime.request import Request, build_response
 from surge.runtime.websocket import WebSocketChannel
@@ -27,32 +28,6 @@ from surge.runtime.wsgi import WsgiRunner
 log = logging.getLogger("surge")
 
 SHUTDOWN_GRACE = 5.0
-
-
-class EmitGate:
-    """One emitting thread's gate: shut while an emit of that thread waits on congested connections.
-
-    Opened and shut on the loop thread; the emitting thread waits on it.
-    """
-
-    __slots__ = ("_blockers", "_open")
-
-    def __init__(self) -> None:
-        self._open = threading.Event()
-        self._open.set()
-        self._blockers: set[HttpProtocol] = set()
-
-    def hold(self, proto: HttpProtocol) -> None:
-        self._blockers.add(proto)
-        self._open.clear()
-
-    def release(self, proto: HttpProtocol) -> None:
-        self._blockers.discard(proto)
-        if not self._blockers:
-            self._open.set()
-
-    def wait(self) -> None:
-        self._open.wait()
 
 
 class HttpServer:
@@ -73,6 +48,7 @@ class HttpServer:
         keep_alive_timeout: float = 75.0,
         max_connections: int | None = None,
         max_write_buffer: int = 1024 * 1024,
+        flow: FlowControl | None = None,
     ) -> None:
         self.loop = loop
         self.engine = engine
@@ -86,10 +62,8 @@ class HttpServer:
         self.max_connections = max_connections
         self.max_write_buffer = max_write_buffer
         self._refused_logged = 0.0
-        # Flow control for emitting threads (see congestion()): the gate of the emit being
-        # written now, and the gates each congested connection holds shut.
-        self.emitting: EmitGate | None = None
-        self._held: dict[HttpProtocol, set[EmitGate]] = {}
+        # Emitting threads wait on connections that fall behind (the core's, or one of its own).
+        self.flow = flow or FlowControl(loop, engine.ping_interval + engine.ping_timeout, max_write_buffer)
         self.connections: set[HttpProtocol] = set()
         self._client_js_paths = {self.path + "socket.io.js", self.path + "socket.io.min.js"}
         self._client_js: tuple[bytes, str] | None = None
@@ -108,43 +82,10 @@ class HttpServer:
             )
 
     def congestion(self, proto: HttpProtocol, congested: bool) -> None:
-        """A connection went over ``max_write_buffer`` unread bytes, or came back under.
-
-        A thread whose emit reached a congested connection waits (flow control:
-        memory stays bounded however fast a handler produces) until that connection
-        drains; threads emitting elsewhere go on.  A connection still congested after
-        the heartbeat window (``ping_interval + ping_timeout``) is dropped with a log
-        line, so one client that never reads holds its emitters back that long at most.
-        """
-        proto.congested = congested
-        if congested:
-            self._held.setdefault(proto, set())
-            window = self.engine.ping_interval + self.engine.ping_timeout
-            self.loop.call_later(window, self._drop_if_congested, proto, window)
-        else:
-            for gate in self._held.pop(proto, ()):
-                gate.release(proto)
+        self.flow.congestion(proto, congested)
 
     def hold(self, proto: HttpProtocol) -> None:
-        """The emit being written reached ``proto``, which is congested: its thread waits."""
-        gate = self.emitting
-        if gate is not None:
-            held = self._held.get(proto)
-            if held is not None and gate not in held:
-                held.add(gate)
-                gate.hold(proto)
-
-    def _drop_if_congested(self, proto: HttpProtocol, window: float) -> None:
-        if proto.congested and not proto.closed:
-            log.warning(
-                "dropping client %s:%s: over %d bytes of output unread for %.0f s",
-                proto.peer[0],
-                proto.peer[1],
-                self.max_write_buffer,
-                window,
-            )
-            proto.close()
-            self.congestion(proto, False)
+        self.flow.hold(proto)
 
     def is_engine_path(self, path: str) -> bool:
         return path.startswith(self.path) or path == self.path[:-1]

@@ -1,0 +1,441 @@
+"""The server core behind a ``SocketIO`` (front layer): one assembly, whatever serves it.
+
+:class:`ServerCore` owns the event loop it runs on, the worker pool, the
+Engine.IO server, the Socket.IO server, the cluster (and its message queue)
+and the flow control of emitting threads.  Every front starts it the same way,
+with :meth:`ServerCore.start` on the loop that will run it: the built-in
+server (:meth:`ServerCore.serve`), the ASGI adapter, the test client.  It is
+also where operations hop onto the loop thread from any other thread.
+
+``SocketIO`` (surge.flask) is the Flask-SocketIO face over it; which handler
+runs for an event, and how, is :class:`~surge.dispatch.Dispatcher`'s job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import flask
+
+from surge import options as options_module
+from surge.dispatch import Dispatcher, Registry
+from surge.errors import DisconnectedError
+from surge.handlers import Activity
+from surge.protocol import jsoncodec
+from surge.protocol import sio as sio_codec
+from surge.protocol.sio import SioPacket, SioType
+from surge.queue import messages
+from surge.queue.messages import QueueMessage
+from surge.runtime.engine import EngineServer
+from surge.runtime.flow import EmitGate, FlowControl
+from surge.runtime.pool import WorkerPool
+from surge.runtime.server import HttpServer, new_event_loop, serve
+from surge.runtime.wsgi import WSGIApp, WsgiRunner
+from surge.server.cluster import Cluster, target_tuple
+from surge.server.core import SioServer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from surge.queue.redis_pubsub import RedisPublisher, RedisPubSub
+
+log = logging.getLogger("surge")
+T = TypeVar("T")
+
+# Emits that threads may have handed to the loop and the loop has not yet made.
+EMITS_IN_FLIGHT = 64
+NOT_RUNNING = "the Socket.IO server is not running; call socketio.run(app)"
+
+
+class ServerCore:
+    """Loop, pool, engine, Socket.IO server, cluster and queue of one ``SocketIO``."""
+
+    def __init__(self, app: Any, options: dict[str, Any], registry: Registry) -> None:
+        self.app = app
+        self.options = options
+        self.dispatcher = Dispatcher(self, registry)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self.pool: WorkerPool | None = None
+        self.sio: SioServer | None = None
+        self.engine: EngineServer | None = None
+        self.cluster: Cluster | None = None
+        self.flow: FlowControl | None = None
+        self.node = secrets.token_hex(8)  # this process on the message queue
+        self.queue: RedisPubSub | None = None
+        self.activities: dict[str, Activity] = {}  # test clients: Engine.IO sid -> their handlers at work
+        self._publisher: RedisPublisher | None = None
+        self._stop: asyncio.Event | None = None
+        self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
+        self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._handoff_lock = threading.Lock()
+        self._handoff_scheduled = False
+
+    # -- the one assembly ---------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> EngineServer:
+        """Build the server on ``loop``, which runs in the calling thread; returns its Engine.IO server."""
+        opts = self.options
+        self.loop = loop
+        self.loop_thread = threading.get_ident()
+        self.pool = WorkerPool(max_workers=opts["max_workers"])
+        dumps: Callable[[Any], str] = jsoncodec.dumps
+        loads: Callable[[str | bytes], Any] = jsoncodec.loads
+        if opts["json"] is not None:
+            dumps, loads = _json_functions(opts["json"], self.app)
+        self.sio = SioServer(
+            self.dispatcher,
+            max_attachments=opts["max_attachments"],
+            always_connect=opts["always_connect"],
+            dumps=dumps,
+            loads=loads,
+            trace=bool(opts["logger"]),
+        )
+        if opts["message_queue"]:
+            from surge.queue.redis_pubsub import RedisPubSub  # redis is needed only with a queue
+
+            self.queue = RedisPubSub(opts["message_queue"], opts["channel"], self._queue_received)
+            loop.call_soon(self.queue.start)
+        self.dispatcher.attach(loop, self.pool, self.sio)
+        publish = self.queue.publish if self.queue else None
+        self.cluster = Cluster(self.sio, self.node, publish, self.dispatcher.run_callback)
+        ping_interval, ping_grace = options_module.ping_interval(opts["ping_interval"])
+        self.engine = EngineServer(
+            self.sio,
+            loop,
+            ping_interval=ping_interval,
+            ping_grace=ping_grace,
+            ping_timeout=opts["ping_timeout"],
+            max_http_buffer_size=opts["max_http_buffer_size"],
+            max_write_buffer=opts["max_write_buffer"],
+            cors_allowed_origins=opts["cors_allowed_origins"],
+            cors_credentials=opts["cors_credentials"],
+            transports=tuple(opts["transports"]),
+            allow_upgrades=opts["allow_upgrades"],
+            trace=bool(opts["engineio_logger"]),
+        )
+        self.flow = FlowControl(loop, ping_interval + opts["ping_timeout"], opts["max_write_buffer"])
+        return self.engine
+
+    def serve(
+        self,
+        wsgi_app: WSGIApp | None,
+        host: str,
+        port: int,
+        client_js: Path | None = None,
+        on_started: Callable[[HttpServer], None] | None = None,
+    ) -> None:
+        """Run the built-in server in this thread until :meth:`stop` or a signal."""
+        loop = new_event_loop()
+        engine = self.start(loop)
+        assert self.pool is not None
+        opts = self.options
+        http = HttpServer(
+            loop,
+            engine,
+            WsgiRunner(wsgi_app, loop, self.pool) if wsgi_app is not None else None,
+            path=opts["path"],
+            host=host,
+            port=port,
+            client_js=client_js,
+            request_timeout=opts["request_timeout"],
+            max_connections=opts["max_connections"],
+            max_write_buffer=opts["max_write_buffer"],
+            flow=self.flow,
+        )
+        self._stop = asyncio.Event()
+        try:
+            serve(loop, http, on_started=on_started, stop_event=self._stop)
+        finally:
+            self.pool.shutdown()
+            if self.queue is not None:
+                loop.run_until_complete(self.queue.close())
+                self.queue = None
+            loop.close()
+            self.loop = None
+            self.sio = None
+            self.cluster = None
+
+    def stop(self) -> None:
+        """Stop the server :meth:`serve` runs (from a handler or another thread)."""
+        if self.loop is not None and self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+
+    # -- the loop thread ------------------------------------------------------------------------
+
+    def track_handlers(self, eio_sid: str, activity: Activity) -> None:
+        """Count the handlers at work for the Engine.IO session ``eio_sid`` (the test client waits on them)."""
+        self.activities[eio_sid] = activity
+
+    def on_loop_thread(self) -> bool:
+        return threading.get_ident() == self.loop_thread
+
+    def require_running(self) -> Cluster:
+        """The cluster, which every server operation goes through; a clear error if nothing runs."""
+        if self.cluster is None:
+            raise RuntimeError(NOT_RUNNING)
+        return self.cluster
+
+    def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop thread: inline there, handed over from elsewhere.
+
+        Hand-overs from other threads are batched: they queue in order, and only the
+        first of a batch wakes the loop (``call_soon_threadsafe`` writes to a pipe, a
+        system call per wake-up), which then runs everything queued so far.
+        """
+        loop = self.loop
+        if loop is None:
+            raise RuntimeError(NOT_RUNNING)
+        if threading.get_ident() == self.loop_thread:
+            fn(*args)
+            return
+        self._handoffs.append((fn, args))
+        with self._handoff_lock:
+            if self._handoff_scheduled:
+                return
+            self._handoff_scheduled = True
+        loop.call_soon_threadsafe(self._run_handoffs)
+
+    def _run_handoffs(self) -> None:
+        with self._handoff_lock:
+            self._handoff_scheduled = False  # from here on, a new hand-over schedules another run
+        handoffs = self._handoffs
+        while handoffs:
+            fn, args = handoffs.popleft()
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("error in %r handed over to the event loop", fn)
+
+    def read_on_loop(self, read: Callable[[], T]) -> T:
+        """``read()`` on the loop thread (inline there), for a consistent view of the server's state."""
+        loop = self.loop
+        if loop is None:
+            raise RuntimeError(NOT_RUNNING)
+        if threading.get_ident() == self.loop_thread:
+            return read()
+
+        async def on_loop() -> T:
+            return read()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), loop).result()
+
+    def server(self) -> SioServer:
+        """The Socket.IO server (loop thread)."""
+        if self.sio is None:
+            raise RuntimeError(NOT_RUNNING)
+        return self.sio
+
+    # -- emitting -----------------------------------------------------------------------------------
+
+    def emit(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        namespace: str,
+        to: Any,
+        skip: list[str],
+        callback: Callable[..., Any] | None,
+    ) -> None:
+        """Emit from any thread; with no server but a message queue, publish (a write-only emitter)."""
+        if self.loop is None and self._write_only_publisher() is not None:
+            if callback is not None:
+                raise ValueError("a write-only emitter cannot receive acks")
+            self._publish_directly("emit", namespace, to=to, skip=skip, data=[event, *args])
+            return
+        cluster = self.require_running()
+        if threading.get_ident() == self.loop_thread:
+            cluster.emit(event, args, namespace, to, skip, callback)
+            return
+        # Flow control for emitting threads: a bounded number of emits in flight to the
+        # loop, and a thread whose emit reached a client over max_write_buffer waits
+        # until that client drains (surge.runtime.flow), so a handler that emits
+        # faster than its clients read cannot grow memory.
+        assert self.flow is not None
+        gate = self.flow.gate()
+        gate.wait()
+        self._in_flight.acquire()
+        self.call_in_loop(self._emit_in_loop, gate, event, args, namespace, to, skip, callback)
+
+    def _emit_in_loop(self, gate: EmitGate, *args: Any) -> None:
+        flow = self.flow
+        assert flow is not None
+        flow.emitting = gate
+        try:
+            self.require_running().emit(*args)
+        finally:
+            flow.emitting = None
+            self._in_flight.release()
+
+    def call(self, event: str, args: tuple[Any, ...], namespace: str, to: str, timeout: float) -> Any:
+        """Emit to one client and wait (in this thread) for its ack; see ``SocketIO.call``."""
+        if self.loop is not None and threading.get_ident() == self.loop_thread:
+            raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
+        waiter = _AckWaiter()
+        self.call_in_loop(self.require_running().emit, event, args, namespace, to, (), waiter)
+        if not waiter.ready.wait(timeout):
+            raise TimeoutError(f"no answer to {event!r} within {timeout} s")
+        if waiter.answer is None:
+            raise DisconnectedError(f"client {to} disconnected before answering {event!r}")
+        answer = waiter.answer
+        if not answer:
+            return None
+        return answer[0] if len(answer) == 1 else answer
+
+    # -- rooms and cluster-wide operations ----------------------------------------------------------
+
+    def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
+        """enter_room / leave_room / disconnect of one sid, or close_room, here or where the client is."""
+        if self.loop is None and self._write_only_publisher() is not None:
+            self._publish_directly(kind, namespace, sid=sid, room=room)
+            return
+        self.call_in_loop(self.require_running().room_operation, kind, namespace, sid, room)
+
+    def sockets_operation(self, kind: str, namespace: str, to: Any, room: str = "") -> None:
+        """sockets_join / sockets_leave / disconnect_sockets, on every process."""
+        if self.loop is None and self._write_only_publisher() is not None:
+            self._publish_directly(kind, namespace, to=to, room=room)
+            return
+        self.call_in_loop(self.require_running().sockets_operation, kind, namespace, to, room)
+
+    def fetch_sockets(self, to: Any, namespace: str, timeout: float) -> list[dict[str, Any]]:
+        if threading.get_ident() == self.loop_thread:
+            raise RuntimeError("fetch_sockets() would block the event loop; await fetch_sockets_async()")
+        loop = self.loop
+        if loop is None:
+            raise RuntimeError(NOT_RUNNING)
+        return asyncio.run_coroutine_threadsafe(self.fetch_sockets_async(to, namespace, timeout), loop).result()
+
+    async def fetch_sockets_async(self, to: Any, namespace: str, timeout: float) -> list[dict[str, Any]]:
+        cluster = self.require_running()
+        found = cluster.local_sockets(namespace, to)
+        if self.queue is None:
+            return found
+        others = await self.queue.subscribers() - 1
+        if others <= 0:
+            return found
+        done = asyncio.get_running_loop().create_future()
+        answers: list[list[dict[str, Any]]] = []
+
+        def collect(sockets: list[dict[str, Any]]) -> None:
+            answers.append(sockets)
+            if len(answers) >= others and not done.done():
+                done.set_result(None)
+
+        fetch_id = cluster.request_sockets(namespace, to, collect)
+        try:
+            await asyncio.wait_for(done, timeout)
+        except TimeoutError:
+            log.warning("fetch_sockets: %d of %d processes answered within %s s", len(answers), others, timeout)
+        finally:
+            cluster.fetches.pop(fetch_id, None)
+        for sockets in answers:
+            found.extend(sockets)
+        return found
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> threading.Thread | None:
+        if inspect.iscoroutinefunction(target):
+            coro: Coroutine[Any, Any, Any] = target(*args, **kwargs)
+            loop = self.loop
+            if loop is None:
+                raise RuntimeError(NOT_RUNNING)
+            self.call_in_loop(loop.create_task, coro)
+            return None
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, daemon=True)
+        thread.start()
+        return thread
+
+    def _queue_received(self, raw: bytes) -> None:
+        if self.cluster is not None:
+            self.cluster.received(raw)
+
+    # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
+
+    def _write_only_publisher(self) -> RedisPublisher | None:
+        url = self.options.get("message_queue")
+        if url is None:
+            return None
+        if self._publisher is None:
+            from surge.queue.redis_pubsub import RedisPublisher  # redis is needed only with a queue
+
+            self._publisher = RedisPublisher(url, self.options["channel"])
+        return self._publisher
+
+    def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:
+        publisher = self._write_only_publisher()
+        assert publisher is not None
+        targets = target_tuple(fields.get("to"))
+        if kind == "emit":
+            text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
+            message = QueueMessage(
+                "emit", self.node, namespace, text, tuple(attachments), targets, tuple(fields["skip"])
+            )
+        else:
+            message = QueueMessage(
+                kind, self.node, namespace, to=targets, sid=fields.get("sid", ""), room=fields.get("room", "")
+            )
+        publisher.publish(messages.encode(message))
+
+
+def event_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arguments an emit's data stands for: a tuple is several, None is none (python-socketio's rule).
+
+    More than one positional argument is a Surge extension: each is one argument.
+    """
+    if len(args) != 1:
+        return args
+    data = args[0]
+    if isinstance(data, tuple):
+        return tuple(data)
+    if data is None:
+        return ()
+    return args
+
+
+class _AckWaiter:
+    """The ack callback of a ``call()``: wakes the waiting thread with the answer or a cancel."""
+
+    __slots__ = ("answer", "ready")
+    runs_on_loop = True  # thread-safe and needs no handler context
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.answer: tuple[Any, ...] | None = None
+
+    def __call__(self, *args: Any) -> None:
+        self.answer = args
+        self.ready.set()
+
+    def cancel(self) -> None:
+        """The client went away: ``call()`` fails at once."""
+        self.ready.set()
+
+
+def _json_functions(module: Any, app: Any) -> tuple[Callable[[Any], str], Callable[[str | bytes], Any]]:
+    """``json=module`` as packet codec; ``flask.json`` runs in an app context, so the app's provider applies.
+
+    (Outside one, ``flask.json`` ignores the app's JSON provider; Flask-SocketIO wraps it the same way.)
+    """
+    if module is flask.json and app is not None:
+
+        def dumps(obj: Any) -> str:
+            with app.app_context():
+                return str(module.dumps(obj, separators=(",", ":")))
+
+        def loads(text: str | bytes) -> Any:
+            with app.app_context():
+                return module.loads(text)
+
+        return dumps, jsoncodec.guarded(loads)
+
+    def compact_dumps(obj: Any) -> str:
+        return str(module.dumps(obj, separators=(",", ":")))
+
+    return compact_dumps, jsoncodec.guarded(module.loads)
