@@ -32,7 +32,7 @@ from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
 from surge.queue import messages
-from surge.queue.messages import QueueMessage
+from surge.queue.messages import Kind, QueueMessage
 from surge.runtime.engine import EngineServer
 from surge.runtime.flow import EmitGate, FlowControl
 from surge.runtime.pool import WorkerPool
@@ -248,7 +248,7 @@ class ServerCore:
         if self.loop is None and self._write_only_publisher() is not None:
             if callback is not None:
                 raise ValueError("a write-only emitter cannot receive acks")
-            self._publish_directly("emit", namespace, to=to, skip=skip, data=[event, *args])
+            self._publish_directly(Kind.EMIT, namespace, to=to, skip=skip, data=[event, *args])
             return
         cluster = self.require_running()
         if threading.get_ident() == self.loop_thread:
@@ -372,10 +372,10 @@ class ServerCore:
         publisher = self._write_only_publisher()
         assert publisher is not None
         targets = target_tuple(fields.get("to"))
-        if kind == "emit":
+        if kind == Kind.EMIT:
             text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
             message = QueueMessage(
-                "emit", self.node, namespace, text, tuple(attachments), targets, tuple(fields["skip"])
+                Kind.EMIT, self.node, namespace, text, tuple(attachments), targets, tuple(fields["skip"])
             )
         else:
             message = QueueMessage(

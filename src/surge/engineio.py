@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from surge.engine.constants import Transport
 from surge.runtime.engine import EngineConnection, EngineServer, Origins
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
@@ -48,7 +49,7 @@ class EngineIO:
         ping_timeout: float = 20,
         max_http_buffer_size: int = 1_000_000,
         cors_allowed_origins: Origins = None,
-        transports: tuple[str, ...] = ("polling", "websocket"),
+        transports: tuple[str, ...] = tuple(Transport),
         allow_upgrades: bool = True,
         max_workers: int = 1000,
     ) -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from surge.core import event_args
+from surge.queue.messages import Kind
 
 if TYPE_CHECKING:
     from surge.core import ServerCore
@@ -80,19 +81,19 @@ class ServerFacade:
     # -- rooms and clients --------------------------------------------------------------------
 
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._core.room_operation("enter_room", namespace or "/", sid, room)
+        self._core.room_operation(Kind.ENTER_ROOM, namespace or "/", sid, room)
 
     def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        self._core.room_operation("leave_room", namespace or "/", sid, room)
+        self._core.room_operation(Kind.LEAVE_ROOM, namespace or "/", sid, room)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
-        self._core.room_operation("close_room", namespace or "/", room=room)
+        self._core.room_operation(Kind.CLOSE_ROOM, namespace or "/", room=room)
 
     def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
         return self.manager.get_rooms(sid, namespace or "/")
 
     def disconnect(self, sid: str, namespace: str | None = None, ignore_queue: bool = False) -> None:
-        self._core.room_operation("disconnect", namespace or "/", sid)
+        self._core.room_operation(Kind.DISCONNECT, namespace or "/", sid)
 
     def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
         socket = self._core.read_on_loop(lambda: self._socket(sid, namespace))

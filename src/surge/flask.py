@@ -30,9 +30,11 @@ from surge.client_js import MISSING as MISSING_CLIENT_JS
 from surge.client_js import find_client_js
 from surge.core import ServerCore, event_args
 from surge.dispatch import EmitterCallback, Registry
+from surge.engine.constants import Reason
 from surge.facade import ASYNC_MODE, ServerFacade
 from surge.handlers import Handler, HandlerRecord
 from surge.options import resolve as resolve_options
+from surge.queue.messages import Kind
 from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
@@ -42,16 +44,6 @@ if TYPE_CHECKING:
     from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
-
-
-class Reason:
-    """Disconnect reasons passed to ``disconnect`` handlers (``SocketIO.reason``)."""
-
-    CLIENT_DISCONNECT = "client disconnect"
-    SERVER_DISCONNECT = "server disconnect"
-    PING_TIMEOUT = "ping timeout"
-    TRANSPORT_CLOSE = "transport close"
-    TRANSPORT_ERROR = "transport error"
 
 
 class SocketIO:
@@ -233,21 +225,21 @@ class SocketIO:
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         """Remove every client from ``room`` (on every process, with a message queue)."""
-        self.core.room_operation("close_room", namespace or "/", room=room)
+        self.core.room_operation(Kind.CLOSE_ROOM, namespace or "/", room=room)
 
     # -- cluster-wide operations (every process, with a message queue) ----------------------------
 
     def sockets_join(self, room: str, to: str | list[str] | None = None, namespace: str | None = None) -> None:
         """Put every client in ``to`` (a room, rooms, or None for all) in ``room``, on every process."""
-        self.core.sockets_operation("sockets_join", namespace or "/", to, room)
+        self.core.sockets_operation(Kind.SOCKETS_JOIN, namespace or "/", to, room)
 
     def sockets_leave(self, room: str, to: str | list[str] | None = None, namespace: str | None = None) -> None:
         """Take every client in ``to`` out of ``room``, on every process."""
-        self.core.sockets_operation("sockets_leave", namespace or "/", to, room)
+        self.core.sockets_operation(Kind.SOCKETS_LEAVE, namespace or "/", to, room)
 
     def disconnect_sockets(self, to: str | list[str] | None = None, namespace: str | None = None) -> None:
         """Disconnect every client in ``to``, on every process."""
-        self.core.sockets_operation("disconnect_sockets", namespace or "/", to)
+        self.core.sockets_operation(Kind.DISCONNECT_SOCKETS, namespace or "/", to)
 
     def fetch_sockets(
         self, to: str | list[str] | None = None, namespace: str | None = None, timeout: float = 5
@@ -436,13 +428,13 @@ def call(event: str, *args: Any, **kwargs: Any) -> Any:
 def join_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Put the sender (or ``sid``) in ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.core.room_operation("enter_room", namespace or current_ns, sid or current_sid, room)
+    socketio.core.room_operation(Kind.ENTER_ROOM, namespace or current_ns, sid or current_sid, room)
 
 
 def leave_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Take the sender (or ``sid``) out of ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.core.room_operation("leave_room", namespace or current_ns, sid or current_sid, room)
+    socketio.core.room_operation(Kind.LEAVE_ROOM, namespace or current_ns, sid or current_sid, room)
 
 
 def close_room(room: str, namespace: str | None = None) -> None:
@@ -460,7 +452,7 @@ def rooms(sid: str | None = None, namespace: str | None = None) -> list[str]:
 def disconnect(sid: str | None = None, namespace: str | None = None, silent: bool = False) -> None:
     """Disconnect the sender (or ``sid``)."""
     socketio, current_sid, current_ns = _current()
-    socketio.core.room_operation("disconnect", namespace or current_ns, sid or current_sid)
+    socketio.core.room_operation(Kind.DISCONNECT, namespace or current_ns, sid or current_sid)
 
 
 class Namespace:
@@ -544,11 +536,11 @@ class Namespace:
 
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.core.room_operation("enter_room", namespace or self.namespace, sid, room)
+        io.core.room_operation(Kind.ENTER_ROOM, namespace or self.namespace, sid, room)
 
     def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.core.room_operation("leave_room", namespace or self.namespace, sid, room)
+        io.core.room_operation(Kind.LEAVE_ROOM, namespace or self.namespace, sid, room)
 
     def close_room(self, room: str, namespace: str | None = None) -> None:
         self._io().close_room(room, namespace or self.namespace)
@@ -558,7 +550,7 @@ class Namespace:
 
     def disconnect(self, sid: str, namespace: str | None = None) -> None:
         io = self._io()
-        io.core.room_operation("disconnect", namespace or self.namespace, sid)
+        io.core.room_operation(Kind.DISCONNECT, namespace or self.namespace, sid)
 
     def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
         """python-socketio's per-client session of ``sid`` (not Flask's)."""

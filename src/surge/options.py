@@ -12,6 +12,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from surge.engine.constants import Transport
+
 log = logging.getLogger("surge")
 
 # Option names and defaults as Flask-SocketIO documents them, plus Surge's own.
@@ -31,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "message_queue": None,
     "channel": "flask-socketio",
     "namespaces": None,
-    "transports": ("polling", "websocket"),
+    "transports": tuple(Transport),
     "allow_upgrades": True,
     # Surge's own
     "max_attachments": 10,

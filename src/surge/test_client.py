@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from werkzeug.test import EnvironBuilder
 
+from surge.engine.constants import Transport
 from surge.engine.outgoing import Outgoing
 from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
@@ -177,7 +178,7 @@ class SocketIOTestClient:
             self.flask_test_client._add_cookies_to_wsgi(environ)
         request = Request()
         request.path = "/socket.io/"
-        request.query = urlencode({"EIO": "4", "transport": "websocket"})
+        request.query = urlencode({"EIO": "4", "transport": Transport.WEBSOCKET.value})
 
         def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
             self._channel = _MemoryChannel(self, on_message, on_close)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from surge.engine.constants import Reason, Transport
 from surge.protocol import jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
@@ -49,13 +50,6 @@ class SessionClosed:
 
 
 Event = MessageReceived | SessionClosed
-
-# Disconnect reasons, spelled as Flask-SocketIO's ``SocketIO.reason`` values.
-CLIENT_DISCONNECT = "client disconnect"
-SERVER_DISCONNECT = "server disconnect"
-PING_TIMEOUT = "ping timeout"
-TRANSPORT_CLOSE = "transport close"
-TRANSPORT_ERROR = "transport error"
 
 
 class EngineSession:
@@ -88,7 +82,7 @@ class EngineSession:
         sid: str,
         version: int,
         *,
-        transport: str,
+        transport: Transport,
         now: float,
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
@@ -99,7 +93,7 @@ class EngineSession:
     ) -> None:
         self.sid = sid
         self.version = version
-        self.transport = transport
+        self.transport = Transport(transport)
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         # Added to the interval the client is told (python-engineio's ping_interval=(interval, grace)),
@@ -116,7 +110,7 @@ class EngineSession:
         self.overflowed = False  # closed because the client left more than max_buffer unread
         self._events: list[Event] = []
         self._pong_deadline: float | None = None
-        self._close_reason = SERVER_DISCONNECT
+        self._close_reason = Reason.SERVER_DISCONNECT
         # v4: when the next PING goes out; v3: when a silent client is dropped.
         self._ping_due = now + ping_interval if version == 4 else now + self._silence_allowed()
 
@@ -156,7 +150,7 @@ class EngineSession:
             if self.poll_pending:
                 # The waiting GET ends with a NOOP, as Node's engine.io answers it.
                 self._outbox.append(EioPacket(EioType.NOOP))
-            self._close(CLIENT_DISCONNECT)
+            self._close(Reason.CLIENT_DISCONNECT)
         elif ptype != EioType.NOOP:
             raise RemoteProtocolError(f"unexpected {ptype.name} packet from client")
 
@@ -166,7 +160,7 @@ class EngineSession:
         Returns the ``3probe`` answer to write on that WebSocket.  The pending GET,
         if any, is released with a NOOP (queued here).
         """
-        if self.transport != "polling" or packet != EioPacket(EioType.PING, "probe"):
+        if self.transport is not Transport.POLLING or packet != EioPacket(EioType.PING, "probe"):
             raise RemoteProtocolError("expected 2probe on the upgrading WebSocket")
         self.upgrading = True
         self.send(EioPacket(EioType.NOOP))
@@ -177,7 +171,7 @@ class EngineSession:
         if not self.upgrading:
             raise RemoteProtocolError("UPGRADE without a successful probe")
         self.upgrading = False
-        self.transport = "websocket"
+        self.transport = Transport.WEBSOCKET
         # Queued packets now go over the WebSocket; a NOOP there would be noise.
         self._outbox = [p for p in self._outbox if p.type != EioType.NOOP]
 
@@ -187,7 +181,7 @@ class EngineSession:
         A second GET while one is pending breaks the protocol and closes the session.
         """
         if self.poll_pending:
-            self._close(TRANSPORT_ERROR)
+            self._close(Reason.TRANSPORT_ERROR)
             raise RemoteProtocolError("overlapping polling requests")
         # While upgrading, answer at once (a NOOP if nothing waits): the client may not
         # have seen 3probe yet when it polls again, and then waits for this GET to end.
@@ -200,7 +194,7 @@ class EngineSession:
         """The parked GET was answered (or its connection went away)."""
         self.poll_pending = False
 
-    def transport_lost(self, reason: str = TRANSPORT_CLOSE) -> None:
+    def transport_lost(self, reason: str = Reason.TRANSPORT_CLOSE) -> None:
         """The underlying connection closed without a CLOSE packet."""
         self._close(reason)
 
@@ -216,7 +210,7 @@ class EngineSession:
             self.overflowed = True
             self._outbox = []
             self._outbox_bytes = 0
-            self._close(TRANSPORT_ERROR)
+            self._close(Reason.TRANSPORT_ERROR)
 
     def has_packets(self) -> bool:
         """Whether anything waits in the outbox."""
@@ -235,7 +229,7 @@ class EngineSession:
         events, self._events = self._events, []
         return events
 
-    def close(self, reason: str = SERVER_DISCONNECT, now: float = 0.0) -> None:
+    def close(self, reason: str = Reason.SERVER_DISCONNECT, now: float = 0.0) -> None:
         """Close from the server side.
 
         A polling client gets what is queued and a CLOSE packet on its next GET;
@@ -243,13 +237,13 @@ class EngineSession:
         """
         if self.state is not State.OPEN:
             return
-        if self.transport == "polling" and not self.poll_pending and self._outbox:
+        if self.transport is Transport.POLLING and not self.poll_pending and self._outbox:
             self._outbox.append(EioPacket(EioType.CLOSE))
             self.state = State.CLOSING
             self._close_reason = reason
             self._pong_deadline = now + self.ping_timeout
             return
-        if self.transport == "polling":
+        if self.transport is Transport.POLLING:
             self._outbox.append(EioPacket(EioType.CLOSE))
         self._close(reason)
 
@@ -278,7 +272,7 @@ class EngineSession:
         if self.version == 3 or self._pong_deadline is not None:
             deadline = self._ping_due if self.version == 3 else self._pong_deadline
             if deadline is not None and now >= deadline:
-                self._close(PING_TIMEOUT)
+                self._close(Reason.PING_TIMEOUT)
         elif now >= self._ping_due:
             self.send(EioPacket(EioType.PING))
             self._pong_deadline = now + self.ping_timeout

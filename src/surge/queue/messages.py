@@ -29,38 +29,45 @@ import binascii
 import json
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from surge.protocol.errors import RemoteProtocolError
 
 VERSION = 1
-KINDS = (
-    "emit",
-    "callback",
-    "enter_room",
-    "leave_room",
-    "disconnect",
-    "close_room",
-    "sockets_join",
-    "sockets_leave",
-    "disconnect_sockets",
-    "fetch",
-    "fetched",
-)
+
+
+class Kind(StrEnum):
+    """The kinds of message, as their ``kind`` field spells them (members compare equal to it)."""
+
+    EMIT = "emit"
+    CALLBACK = "callback"
+    ENTER_ROOM = "enter_room"
+    LEAVE_ROOM = "leave_room"
+    DISCONNECT = "disconnect"
+    CLOSE_ROOM = "close_room"
+    SOCKETS_JOIN = "sockets_join"
+    SOCKETS_LEAVE = "sockets_leave"
+    DISCONNECT_SOCKETS = "disconnect_sockets"
+    FETCH = "fetch"
+    FETCHED = "fetched"
+
+
+KINDS = frozenset(Kind)
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "emit": ("packet", "bin", "to", "skip", "id"),
-    "callback": ("target", "id", "packet", "bin"),
-    "enter_room": ("sid", "room"),
-    "leave_room": ("sid", "room"),
-    "disconnect": ("sid",),
-    "close_room": ("room",),
-    "sockets_join": ("to", "room"),
-    "sockets_leave": ("to", "room"),
-    "disconnect_sockets": ("to",),
-    "fetch": ("id", "to"),
-    "fetched": ("target", "id", "sockets"),
+    Kind.EMIT: ("packet", "bin", "to", "skip", "id"),
+    Kind.CALLBACK: ("target", "id", "packet", "bin"),
+    Kind.ENTER_ROOM: ("sid", "room"),
+    Kind.LEAVE_ROOM: ("sid", "room"),
+    Kind.DISCONNECT: ("sid",),
+    Kind.CLOSE_ROOM: ("room",),
+    Kind.SOCKETS_JOIN: ("to", "room"),
+    Kind.SOCKETS_LEAVE: ("to", "room"),
+    Kind.DISCONNECT_SOCKETS: ("to",),
+    Kind.FETCH: ("id", "to"),
+    Kind.FETCHED: ("target", "id", "sockets"),
 }
-_OPTIONAL = {"emit": {"id", "skip", "bin"}, "callback": {"bin"}}
+_OPTIONAL: dict[str, set[str]] = {Kind.EMIT: {"id", "skip", "bin"}, Kind.CALLBACK: {"bin"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ def encode(message: QueueMessage) -> bytes:
             data[name] = None if value is None else list(value)
         elif name == "sockets":
             data["sockets"] = list(message.sockets)
-        elif name == "id" and not message.id and message.kind == "emit":
+        elif name == "id" and not message.id and message.kind == Kind.EMIT:
             continue
         else:
             data[name] = getattr(message, name)
@@ -131,9 +138,10 @@ def decode(raw: bytes | str) -> QueueMessage:
         raise RemoteProtocolError("queue message is not a JSON object")
     if data.get("v") != VERSION:
         raise RemoteProtocolError(f"unsupported queue message version {data.get('v')!r}")
-    kind = _str(data.get("kind"), "kind")
-    if kind not in KINDS:
-        raise RemoteProtocolError(f"unknown queue message kind {kind!r}")
+    given = _str(data.get("kind"), "kind")
+    if given not in KINDS:
+        raise RemoteProtocolError(f"unknown queue message kind {given!r}")
+    kind = Kind(given)
     fields: dict[str, Any] = {}
     optional = _OPTIONAL.get(kind, set())
     for name in _FIELDS[kind]:

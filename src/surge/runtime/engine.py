@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from surge.engine.constants import Reason, Transport
 from surge.engine.outgoing import Outgoing
-from surge.engine.session import PING_TIMEOUT, TRANSPORT_ERROR, EngineSession, MessageReceived, State
+from surge.engine.session import EngineSession, MessageReceived, State
 from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
@@ -107,7 +108,7 @@ class EngineConnection:
     def send(self, data: str | bytes) -> None:
         """Send one Engine.IO message."""
         ws = self.ws
-        if ws is not None and self.session.transport == "websocket" and not self.closed:
+        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
             ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
             return
         session = self.session
@@ -125,7 +126,7 @@ class EngineConnection:
     def send_outgoing(self, message: Outgoing) -> None:
         """Send a message encoded once for many connections (the broadcast hot path)."""
         ws = self.ws
-        if ws is not None and self.session.transport == "websocket" and not self.closed:
+        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
             ws.send_outgoing(message, self.version)
             return
         self.send_batch((message,))
@@ -133,7 +134,7 @@ class EngineConnection:
     def send_batch(self, messages: Iterable[Outgoing]) -> None:
         """Send several messages; a polling client gets them in one response."""
         ws = self.ws
-        if ws is not None and self.session.transport == "websocket" and not self.closed:
+        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
             for message in messages:
                 ws.send_outgoing(message, self.version)
             return
@@ -142,7 +143,7 @@ class EngineConnection:
                 self.session.send(packet)
         self.pump()
 
-    def close(self, reason: str = "server disconnect") -> None:
+    def close(self, reason: str = Reason.SERVER_DISCONNECT) -> None:
         """Close the session from the server side."""
         self.session.close(reason, self.server.loop.time())
         self.pump()
@@ -154,7 +155,7 @@ class EngineConnection:
         session = self.session
         self._deliver_events()
         if session.has_packets():
-            if session.transport == "websocket" and self.ws is not None:
+            if session.transport is Transport.WEBSOCKET and self.ws is not None:
                 for packet in session.packets_to_send():
                     self.ws.send(eio.encode_ws(packet, session.version))
             elif self.poll is not None:
@@ -218,7 +219,7 @@ class EngineServer:
         max_write_buffer: int = 1024 * 1024,
         cors_allowed_origins: Origins = None,
         cors_credentials: bool = True,
-        transports: tuple[str, ...] = ("polling", "websocket"),
+        transports: tuple[str, ...] = tuple(Transport),
         allow_upgrades: bool = True,
         trace: bool = False,
     ) -> None:
@@ -234,7 +235,7 @@ class EngineServer:
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.transports = transports
-        self.allow_upgrades = allow_upgrades and "websocket" in transports
+        self.allow_upgrades = allow_upgrades and Transport.WEBSOCKET in transports
         self.sessions: dict[str, EngineConnection] = {}
         # engineio_logger=True: a line per session event and per packet other than messages
         # (those the Socket.IO layer traces); decided once, so the hot path tests one flag.
@@ -258,7 +259,7 @@ class EngineServer:
             proto.respond(request, 204, headers)
             return
         query = _query(request.query)
-        checked = self._check_query(query, "polling")
+        checked = self._check_query(query, Transport.POLLING)
         if isinstance(checked, tuple):
             self._error(proto, request, checked)
             return
@@ -268,13 +269,13 @@ class EngineServer:
             if request.method != "GET":
                 self._error(proto, request, BAD_HANDSHAKE_METHOD)
                 return
-            new = self._open(version, "polling", proto.environ(request), b64=query.get("b64") in ("1", "true"))
+            new = self._open(version, Transport.POLLING, proto.environ(request), b64=query.get("b64") in ("1", "true"))
             self._poll(new, proto, request)
             return
         conn = self.sessions.get(sid)
         if conn is None:
             self._error(proto, request, SESSION_ID_UNKNOWN)
-        elif conn.session.transport != "polling":
+        elif conn.session.transport is not Transport.POLLING:
             self._error(proto, request, BAD_REQUEST, "Polling request on a websocket session")
         elif request.method == "GET":
             self._poll(conn, proto, request)
@@ -304,7 +305,7 @@ class EngineServer:
             refuse(BAD_ORIGIN, None)
             return False
         query = _query(request.query)
-        checked = self._check_query(query, "websocket")
+        checked = self._check_query(query, Transport.WEBSOCKET)
         if isinstance(checked, tuple):
             refuse(checked, None)
             return False
@@ -319,13 +320,13 @@ class EngineServer:
             if not self.allow_upgrades:
                 refuse(BAD_REQUEST, "Upgrades are not allowed")
                 return False
-            if session.transport != "polling" or session.upgrading or conn.ws is not None:
+            if session.transport is not Transport.POLLING or session.upgrading or conn.ws is not None:
                 # As Node's engine.io: the WebSocket is accepted, then closed at once (no status code).
                 log.info("closing a second WebSocket for session %s", conn.sid)
                 accept(_ignore_message, _nothing).close(None)
                 return False
         if conn is None:
-            conn = self._open(checked, "websocket", environ, opened=opened)
+            conn = self._open(checked, Transport.WEBSOCKET, environ, opened=opened)
             self._attach_ws(conn, accept)
             assert conn.ws is not None
             conn.ws.send(eio.encode_ws(conn.session.open_packet([]), conn.version))
@@ -339,7 +340,7 @@ class EngineServer:
     def _open(
         self,
         version: int,
-        transport: str,
+        transport: Transport,
         environ: dict[str, Any],
         b64: bool = False,
         opened: Callable[[EngineConnection], None] | None = None,
@@ -361,8 +362,8 @@ class EngineServer:
         self.sessions[sid] = conn
         if self.trace:
             log.info("%s: session opened over %s (EIO=%d) from %s", sid, transport, version, environ.get("REMOTE_ADDR"))
-        if transport == "polling":
-            upgrades = ["websocket"] if self.allow_upgrades else []
+        if transport is Transport.POLLING:
+            upgrades = [Transport.WEBSOCKET.value] if self.allow_upgrades else []
             session.send(session.open_packet(upgrades))
         deadline = session.next_deadline()
         assert deadline is not None
@@ -375,7 +376,7 @@ class EngineServer:
     def session_closed(self, conn: EngineConnection, reason: str) -> None:
         if self.sessions.pop(conn.sid, None) is None:
             return
-        if reason == PING_TIMEOUT:
+        if reason == Reason.PING_TIMEOUT:
             log.info("closing session %s: ping timeout", conn.sid)
         elif self.trace:
             log.info("%s: session closed (%s)", conn.sid, reason)
@@ -390,12 +391,12 @@ class EngineServer:
     def protocol_violation(self, conn: EngineConnection, exc: Exception) -> None:
         """Close one session whose client broke the protocol; log it once."""
         log.warning("closing session %s: %s", conn.sid, exc)
-        conn.session.transport_lost(TRANSPORT_ERROR)
+        conn.session.transport_lost(Reason.TRANSPORT_ERROR)
 
     def close_all(self) -> None:
         """Close every session (server shutdown)."""
         for conn in list(self.sessions.values()):
-            conn.close("server shutting down")
+            conn.close(Reason.SERVER_DISCONNECT)  # python-engineio's reason at shutdown too
 
     # -- polling ----------------------------------------------------------------------
 
@@ -419,7 +420,7 @@ class EngineServer:
             if conn.poll is not None and conn.poll[0] is proto:
                 conn.poll = None
                 conn.session.end_poll()
-                conn.session.transport_lost(TRANSPORT_ERROR)
+                conn.session.transport_lost(Reason.TRANSPORT_ERROR)
                 conn.pump()
 
         proto.on_lost(lost)
@@ -482,7 +483,7 @@ class EngineServer:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _check_query(self, query: dict[str, str], transport: str) -> int | tuple[int, str]:
+    def _check_query(self, query: dict[str, str], transport: Transport) -> int | tuple[int, str]:
         eio_version = query.get("EIO")
         if eio_version not in ("3", "4"):
             return UNSUPPORTED_PROTOCOL_VERSION
@@ -567,7 +568,7 @@ class _WebSocketEvents:
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
         session = conn.session
-        if session.version == 4 and session.transport == "websocket" and session.state is State.OPEN:
+        if session.version == 4 and session.transport is Transport.WEBSOCKET and session.state is State.OPEN:
             # The hot path: a v4 MESSAGE on an open WebSocket session (a binary frame is always
             # one) is handed straight to the application (v4 keeps no per-packet state; v3's
             # heartbeat goes the full way).
@@ -587,7 +588,7 @@ class _WebSocketEvents:
             self.server.protocol_violation(conn, exc)
             conn.pump()
             return
-        if session.transport == "websocket":
+        if session.transport is Transport.WEBSOCKET:
             conn.receive_packets((packet,))
         elif packet.type == EioType.UPGRADE:
             self.server._upgraded(conn)
@@ -605,7 +606,7 @@ class _WebSocketEvents:
 
     def on_close(self) -> None:
         conn, session = self.conn, self.conn.session
-        if conn.ws is self.channel and session.transport == "websocket":
+        if conn.ws is self.channel and session.transport is Transport.WEBSOCKET:
             session.transport_lost()
             conn.pump()
         elif conn.ws is self.channel:

@@ -19,7 +19,7 @@ from surge.protocol import sio as sio_codec
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.queue import messages
-from surge.queue.messages import QueueMessage
+from surge.queue.messages import Kind, QueueMessage
 from surge.server.core import AckCallback, SioServer
 
 log = logging.getLogger("surge.queue")
@@ -75,13 +75,15 @@ class Cluster:
             ack_id = secrets.token_hex(8)
             self.remote_acks[ack_id] = callback
             self._send(
-                QueueMessage("emit", self.node, namespace, message.text, tuple(message.attachments), (to,), id=ack_id)
+                QueueMessage(
+                    Kind.EMIT, self.node, namespace, message.text, tuple(message.attachments), (to,), id=ack_id
+                )
             )
             return
         sio.deliver(message, namespace, to, skip)
         self._send(
             QueueMessage(
-                "emit", self.node, namespace, message.text, tuple(message.attachments), target_tuple(to), tuple(skip)
+                Kind.EMIT, self.node, namespace, message.text, tuple(message.attachments), target_tuple(to), tuple(skip)
             )
         )
 
@@ -90,7 +92,7 @@ class Cluster:
     def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
         """enter_room / leave_room / disconnect for one sid, close_room for a room."""
         local = self._apply(kind, namespace, sid, room)
-        if kind == "close_room" or not local:
+        if kind == Kind.CLOSE_ROOM or not local:
             self._send(QueueMessage(kind, self.node, namespace, sid=sid, room=room))
 
     def sockets_operation(self, kind: str, namespace: str, to: str | Iterable[str] | None, room: str = "") -> None:
@@ -100,14 +102,14 @@ class Cluster:
 
     def _apply(self, kind: str, namespace: str, sid: str, room: str) -> bool:
         sio = self.sio
-        if kind == "close_room":
+        if kind == Kind.CLOSE_ROOM:
             sio.close_room(room, namespace)
             return True
         if sid not in sio.sockets:
             return False
-        if kind == "enter_room":
+        if kind == Kind.ENTER_ROOM:
             sio.enter_room(sid, room, namespace)
-        elif kind == "leave_room":
+        elif kind == Kind.LEAVE_ROOM:
             sio.leave_room(sid, room, namespace)
         else:
             sio.disconnect(sid, namespace)
@@ -115,9 +117,9 @@ class Cluster:
 
     def _apply_to_sockets(self, kind: str, namespace: str, to: tuple[str, ...] | None, room: str) -> None:
         for sid in [s["sid"] for s in self.local_sockets(namespace, to)]:
-            if kind == "sockets_join":
+            if kind == Kind.SOCKETS_JOIN:
                 self.sio.enter_room(sid, room, namespace)
-            elif kind == "sockets_leave":
+            elif kind == Kind.SOCKETS_LEAVE:
                 self.sio.leave_room(sid, room, namespace)
             else:
                 self.sio.disconnect(sid, namespace)
@@ -134,7 +136,7 @@ class Cluster:
         """Ask the other processes for their clients in ``to``; each answer goes to ``collect``."""
         fetch_id = secrets.token_hex(8)
         self.fetches[fetch_id] = collect
-        self._send(QueueMessage("fetch", self.node, namespace, to=target_tuple(to), id=fetch_id))
+        self._send(QueueMessage(Kind.FETCH, self.node, namespace, to=target_tuple(to), id=fetch_id))
         return fetch_id
 
     # -- from the queue ---------------------------------------------------------------------------
@@ -149,25 +151,25 @@ class Cluster:
         if message.node == self.node:
             return
         kind = message.kind
-        if kind == "emit":
+        if kind == Kind.EMIT:
             self._received_emit(message)
-        elif kind == "callback":
+        elif kind == Kind.CALLBACK:
             callback = self.remote_acks.pop(message.id, None) if message.target == self.node else None
             if callback is not None:
                 packet = _decode(message.packet, message.attachments)
                 self.run_callback(callback, packet.data if packet is not None else [])
-        elif kind == "fetch":
+        elif kind == Kind.FETCH:
             sockets = self.local_sockets(message.ns, message.to)
             self._send(
                 QueueMessage(
-                    "fetched", self.node, message.ns, id=message.id, target=message.node, sockets=tuple(sockets)
+                    Kind.FETCHED, self.node, message.ns, id=message.id, target=message.node, sockets=tuple(sockets)
                 )
             )
-        elif kind == "fetched":
+        elif kind == Kind.FETCHED:
             collect = self.fetches.get(message.id) if message.target == self.node else None
             if collect is not None:
                 collect(list(message.sockets))
-        elif kind in ("sockets_join", "sockets_leave", "disconnect_sockets"):
+        elif kind in (Kind.SOCKETS_JOIN, Kind.SOCKETS_LEAVE, Kind.DISCONNECT_SOCKETS):
             self._apply_to_sockets(kind, message.ns, message.to, message.room)
         else:
             self._apply(kind, message.ns, message.sid, message.room)
@@ -187,7 +189,7 @@ class Cluster:
         def answer(*args: Any) -> None:
             text, attachments = sio_codec.encode(SioPacket(SioType.ACK, namespace, list(args), 0))
             self._send(
-                QueueMessage("callback", self.node, namespace, text, tuple(attachments), id=ack_id, target=origin)
+                QueueMessage(Kind.CALLBACK, self.node, namespace, text, tuple(attachments), id=ack_id, target=origin)
             )
 
         answer.runs_on_loop = True  # type: ignore[attr-defined]  # it only publishes: no handler context, no thread

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from surge.engine.constants import Reason
 from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
@@ -138,7 +139,7 @@ class SioServer:
                 packet = client.decoder.receive_binary(data)
         except RemoteProtocolError as exc:
             log.warning("closing session %s: %s", conn.sid, exc)
-            conn.close("transport error")
+            conn.close(Reason.TRANSPORT_ERROR)
             return
         if packet is None:
             return
@@ -164,10 +165,10 @@ class SioServer:
         elif ptype is SioType.DISCONNECT:
             socket = client.sockets.get(packet.namespace)
             if socket is not None:
-                self._remove(socket, "client disconnect")
+                self._remove(socket, Reason.CLIENT_DISCONNECT)
         else:
             log.warning("closing session %s: client sent %s", conn.sid, ptype.name)
-            conn.close("transport error")
+            conn.close(Reason.TRANSPORT_ERROR)
 
     def engine_closed(self, conn: EngineConnection, reason: str) -> None:
         client: SioClient = conn.app_state
@@ -239,11 +240,11 @@ class SioServer:
         if socket is None or (namespace is not None and socket.namespace != namespace):
             return
         self._send_packet(socket.client, SioPacket(SioType.DISCONNECT, socket.namespace))
-        self._remove(socket, "server disconnect")
+        self._remove(socket, Reason.SERVER_DISCONNECT)
         if self.trace:
             log.info("%s: disconnected by the server [%s]", sid, socket.namespace)
         if not socket.client.sockets:
-            socket.client.conn.close("server disconnect")
+            socket.client.conn.close(Reason.SERVER_DISCONNECT)
 
     def _remove(self, socket: SioSocket, reason: str) -> None:
         was_connected = socket.connected

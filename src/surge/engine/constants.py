@@ -1,0 +1,28 @@
+"""The names the layers share, each spelled once (engine layer, no I/O).
+
+:class:`Reason` is why a session or a socket ended, with python-socketio's
+strings: ``SocketIO.reason`` is this class, and disconnect handlers receive
+these values.  :class:`Transport` is an Engine.IO transport as the ``transport``
+query parameter names it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason:
+    """Disconnect reasons (python-socketio's ``Server.reason``)."""
+
+    CLIENT_DISCONNECT = "client disconnect"
+    SERVER_DISCONNECT = "server disconnect"
+    PING_TIMEOUT = "ping timeout"
+    TRANSPORT_CLOSE = "transport close"
+    TRANSPORT_ERROR = "transport error"
+
+
+class Transport(StrEnum):
+    """Engine.IO transports; members compare equal to the query's strings."""
+
+    POLLING = "polling"
+    WEBSOCKET = "websocket"
