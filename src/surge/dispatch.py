@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import flask
 
 from surge.errors import ConnectionRefusedError
+from surge.flask_context import HandlerContext
 from surge.handlers import (
     Activity,
     Done,
@@ -32,7 +33,6 @@ from surge.handlers import (
     HandlerRecord,
     Job,
     ManagedSession,
-    SocketRequestContext,
     SocketState,
     continue_coroutine,
 )
@@ -342,19 +342,18 @@ class Dispatcher:
             context.handler_returned()
             return result, None
 
-    def _context(self, socket: SioSocket, info: EventInfo | None) -> SocketRequestContext:
-        """A Flask request context for a handler of ``socket``, with the managed session."""
+    def _context(self, socket: SioSocket, info: EventInfo | None) -> Any:
+        """A Flask request context for a handler of ``socket``, with the managed session (surge.flask_context)."""
         app = self.app
         assert app is not None
         state: SocketState | None = socket.state
         if state is None:
-            return SocketRequestContext.prototype(app, socket).for_call(info)
+            return HandlerContext.prototype(app, socket).for_call(info)
         if state.context is None:
-            context = SocketRequestContext.prototype(app, socket)
+            context = HandlerContext.prototype(app, socket)
             if self.options["manage_session"]:
                 # Load the cookie session once; handlers share this copy from then on.
-                opened = app.session_interface.open_session(app, context.request)
-                state.session = context._session = ManagedSession(opened or {})
+                context.use_session(ManagedSession(context.open_session() or {}))
             else:
                 context.saves_session = True  # Flask's own session, opened and saved by each handler
             state.context = context

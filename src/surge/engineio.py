@@ -27,7 +27,8 @@ from collections.abc import Callable
 from typing import Any
 
 from surge.engine.constants import Transport
-from surge.runtime.engine import EngineConnection, EngineServer, Origins
+from surge.runtime.cors import Origins
+from surge.runtime.engine import EngineConnection, EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WSGIApp, WsgiRunner

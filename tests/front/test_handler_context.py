@@ -12,7 +12,7 @@ from flask.globals import _cv_app, _cv_request
 from werkzeug.test import EnvironBuilder
 
 from surge import SocketIO
-from surge.handlers import SocketRequestContext
+from surge._flask_internals import SocketRequestContext
 
 
 def make_app() -> tuple[Flask, SocketIO, list[Any]]:

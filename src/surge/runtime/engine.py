@@ -12,12 +12,11 @@ implements :class:`EngineApp`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from surge.engine.constants import Reason, Transport
 from surge.engine.outgoing import Outgoing
@@ -25,6 +24,7 @@ from surge.engine.session import EngineSession, MessageReceived, State
 from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
+from surge.runtime.cors import Cors, Environ, Origins
 from surge.runtime.request import Request
 
 log = logging.getLogger("surge.engine")
@@ -37,7 +37,6 @@ BAD_REQUEST = (3, "Bad request")
 BAD_ORIGIN = (3, "Not an accepted origin")  # answered without CORS headers: the refused page may not read it
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
-Origins = str | list[str] | Callable[[str], bool] | Callable[[str, dict[str, Any]], bool] | None
 OnMessage = Callable[[str | bytes], None]
 
 
@@ -230,10 +229,7 @@ class EngineServer:
         self.ping_grace = ping_grace
         self.max_http_buffer_size = max_http_buffer_size
         self.max_write_buffer = max_write_buffer
-        if callable(cors_allowed_origins) and len(inspect.signature(cors_allowed_origins).parameters) < 2:
-            cors_allowed_origins = _with_environ(cors_allowed_origins)  # type: ignore[arg-type]
-        self.cors_allowed_origins = cors_allowed_origins
-        self.cors_credentials = cors_credentials
+        self.cors = Cors(cors_allowed_origins, cors_credentials)
         self.transports = transports
         self.allow_upgrades = allow_upgrades and Transport.WEBSOCKET in transports
         self.sessions: dict[str, EngineConnection] = {}
@@ -251,7 +247,7 @@ class EngineServer:
             self._error(proto, request, BAD_ORIGIN)
             return
         if request.method == "OPTIONS":
-            headers = self._cors_headers(request)
+            headers = self.cors.headers(request)
             headers += [("Access-Control-Allow-Methods", "GET, POST, OPTIONS")]
             requested = request.header("access-control-request-headers")
             if requested:
@@ -405,7 +401,7 @@ class EngineServer:
             ready = conn.session.start_poll()
         except RemoteProtocolError as exc:
             log.warning("closing session %s: %s", conn.sid, exc)
-            proto.respond(request, 400, self._cors_headers(request))  # an empty 400, as Node's engine.io
+            proto.respond(request, 400, self.cors.headers(request))  # an empty 400, as Node's engine.io
             conn.pump()
             return
         if ready:
@@ -434,7 +430,7 @@ class EngineServer:
 
     def respond_ok(self, proto: Responder, request: Request, body: bytes, content_type: str) -> None:
         """A 200 answer to a polling request, with the CORS headers its origin gets."""
-        proto.respond(request, 200, [("Content-Type", content_type), *self._cors_headers(request)], body)
+        proto.respond(request, 200, [("Content-Type", content_type), *self.cors.headers(request)], body)
 
     def _post(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         body = bytes(request.body)
@@ -491,34 +487,9 @@ class EngineServer:
             return TRANSPORT_UNKNOWN
         return int(eio_version)
 
-    def origin_allowed(self, origin: str, request: Request, environ: Callable[[Request], dict[str, Any]]) -> bool:
-        """Apply ``cors_allowed_origins`` (None: same origin only; ``[]``: no CORS handling at all).
-
-        A callable is called as python-engineio calls it, ``(origin, environ)``; the
-        environ is built only for it.
-        """
-        allowed = self.cors_allowed_origins
-        if allowed == "*" or allowed == []:
-            return True
-        if allowed is None:
-            host = request.header("host")
-            parts = urlsplit(origin)
-            return host is not None and parts.scheme in ("http", "https") and parts.netloc == host
-        if callable(allowed):
-            return bool(allowed(origin, environ(request)))  # type: ignore[call-arg]
-        if isinstance(allowed, str):
-            return origin == allowed
-        return "*" in allowed or origin in allowed
-
-    def _cors_headers(self, request: Request) -> list[tuple[str, str]]:
-        """CORS headers for a request whose origin passed the check (``[]``: CORS handling is off)."""
-        origin = request.header("origin")
-        if origin is None or self.cors_allowed_origins == []:
-            return []
-        headers = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-        if self.cors_credentials:
-            headers.append(("Access-Control-Allow-Credentials", "true"))
-        return headers
+    def origin_allowed(self, origin: str, request: Request, environ: Environ) -> bool:
+        """Whether ``origin`` may use this server (``cors_allowed_origins``; see surge.runtime.cors)."""
+        return self.cors.origin_allowed(origin, request, environ)
 
     def _error(self, proto: Responder, request: Request, error: tuple[int, str], message: str | None = None) -> None:
         """HTTP 400 with the Engine.IO error JSON (Engine.IO protocol, "Errors")."""
@@ -532,7 +503,7 @@ class EngineServer:
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
         if error is BAD_ORIGIN:
             return [("Content-Type", "application/json")], body
-        return [("Content-Type", "application/json"), *self._cors_headers(request)], body
+        return [("Content-Type", "application/json"), *self.cors.headers(request)], body
 
 
 def _ignore_message(data: str | bytes) -> None:
@@ -541,15 +512,6 @@ def _ignore_message(data: str | bytes) -> None:
 
 def _nothing() -> None:
     pass
-
-
-def _with_environ(check: Callable[[str], bool]) -> Callable[[str, dict[str, Any]], bool]:
-    """A one-argument origin check, called like python-engineio's: ``(origin, environ)``."""
-
-    def allowed(origin: str, environ: dict[str, Any]) -> bool:
-        return check(origin)
-
-    return allowed
 
 
 class _WebSocketEvents:
