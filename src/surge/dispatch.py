@@ -65,13 +65,13 @@ class HandlerTable:
     """The handlers of one ``SocketIO``: functions by namespace and event, and namespace classes."""
 
     def __init__(self) -> None:
-        self.functions: dict[str, dict[str, HandlerRecord]] = {}
+        self.functions: dict[str, dict[str, Target]] = {}  # built at registration: no allocation per event
         self.classes: dict[str, tuple[Any, bool]] = {}  # namespace -> (instance, trigger_event overridden)
         self.extra_namespaces: frozenset[str] | None = frozenset()  # namespaces=[...]; None: '*' (all)
-        self._methods: dict[tuple[str, str], Target] = {}  # a namespace class's methods, looked up once
+        self._methods: dict[tuple[str, str], Target] = {}  # a namespace class's methods, looked up once each
 
     def add(self, namespace: str, message: str, fn: Handler) -> None:
-        self.functions.setdefault(namespace, {})[message] = HandlerRecord.of(fn)
+        self.functions.setdefault(namespace, {})[message] = _target(HandlerRecord.of(fn), message)
 
     def add_class(self, instance: Any, overrides_trigger: bool) -> None:
         self.classes[instance.namespace] = (instance, overrides_trigger)
@@ -92,19 +92,19 @@ class HandlerTable:
         catch_all = event not in RESERVED
         table = self.functions.get(namespace)
         if table is not None:
-            record = table.get(event)
-            if record is not None:
-                return _target(record, event)
+            target = table.get(event)
+            if target is not None:
+                return target
             if catch_all and "*" in table:
-                return _target(table["*"], "*", (event,))
+                return _with_prefix(table["*"], (event,))
         table = self.functions.get("*")
         if table is not None:
-            record = table.get(event)
-            if record is not None:
-                return _target(record, event)
+            target = table.get(event)
+            if target is not None:
+                return target
             if catch_all and "*" in table:
                 # Flask-SocketIO hands a catch-all of every namespace (namespace, *args).
-                return _target(table["*"], "*", (namespace,))
+                return _with_prefix(table["*"], (namespace,))
         found = self.classes.get(namespace) or self.classes.get("*")
         if found is None:
             return None
@@ -115,17 +115,20 @@ class HandlerTable:
         target = self._methods.get(key)
         if target is None:
             method = getattr(instance, "on_" + event, None)
-            # Flask-SocketIO's Namespace answers an event it has no method for with None
-            # (so an ack comes back empty).
-            target = (
-                Target(_nothing, False, False, event) if method is None else _target(HandlerRecord.of(method), event)
-            )
-            self._methods[key] = target
+            if method is None:
+                # Flask-SocketIO's Namespace answers an event it has no method for with None (so an
+                # ack comes back empty).  Not cached: clients choose event names.
+                return Target(_nothing, False, False, event)
+            target = self._methods[key] = _target(HandlerRecord.of(method), event)
         return target
 
 
-def _target(record: HandlerRecord, message: str, prefix: tuple[Any, ...] = ()) -> Target:
-    return Target(record.fn, record.is_async, record.takes_extra, message, prefix)
+def _target(record: HandlerRecord, message: str) -> Target:
+    return Target(record.fn, record.is_async, record.takes_extra, message)
+
+
+def _with_prefix(target: Target, prefix: tuple[Any, ...]) -> Target:
+    return Target(target.fn, target.is_async, target.takes_extra, target.message, prefix)
 
 
 def _trigger(instance: Any, event: str, *args: Any) -> Any:
@@ -327,7 +330,8 @@ class Dispatcher:
                 result, error = self._handle_error(socket, info, exc)
                 context.error = error
             else:
-                context.handler_returned()
+                if context.saves_session:
+                    context.handler_returned()
         self._finished(socket, done, result, error)
 
     def _call_in_context(
@@ -339,7 +343,8 @@ class Dispatcher:
             except Exception as exc:
                 result, context.error = self._handle_error(socket, info, exc)
                 return result, context.error
-            context.handler_returned()
+            if context.saves_session:
+                context.handler_returned()
             return result, None
 
     def _context(self, socket: SioSocket, info: EventInfo | None) -> Any:
