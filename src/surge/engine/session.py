@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from surge.engine.constants import Reason, Transport
+from surge.engine.constants import POLLING, WEBSOCKET, Reason, Transport
 from surge.protocol import jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
@@ -160,7 +160,7 @@ class EngineSession:
         Returns the ``3probe`` answer to write on that WebSocket.  The pending GET,
         if any, is released with a NOOP (queued here).
         """
-        if self.transport is not Transport.POLLING or packet != EioPacket(EioType.PING, "probe"):
+        if self.transport is not POLLING or packet != EioPacket(EioType.PING, "probe"):
             raise RemoteProtocolError("expected 2probe on the upgrading WebSocket")
         self.upgrading = True
         self.send(EioPacket(EioType.NOOP))
@@ -171,7 +171,7 @@ class EngineSession:
         if not self.upgrading:
             raise RemoteProtocolError("UPGRADE without a successful probe")
         self.upgrading = False
-        self.transport = Transport.WEBSOCKET
+        self.transport = WEBSOCKET
         # Queued packets now go over the WebSocket; a NOOP there would be noise.
         self._outbox = [p for p in self._outbox if p.type != EioType.NOOP]
 
@@ -237,13 +237,13 @@ class EngineSession:
         """
         if self.state is not State.OPEN:
             return
-        if self.transport is Transport.POLLING and not self.poll_pending and self._outbox:
+        if self.transport is POLLING and not self.poll_pending and self._outbox:
             self._outbox.append(EioPacket(EioType.CLOSE))
             self.state = State.CLOSING
             self._close_reason = reason
             self._pong_deadline = now + self.ping_timeout
             return
-        if self.transport is Transport.POLLING:
+        if self.transport is POLLING:
             self._outbox.append(EioPacket(EioType.CLOSE))
         self._close(reason)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from surge.engine.constants import Reason, Transport
+from surge.engine.constants import POLLING, WEBSOCKET, Reason, Transport
 from surge.engine.outgoing import Outgoing
 from surge.engine.session import EngineSession, MessageReceived, State
 from surge.protocol import eio, jsoncodec
@@ -107,7 +107,7 @@ class EngineConnection:
     def send(self, data: str | bytes) -> None:
         """Send one Engine.IO message."""
         ws = self.ws
-        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
+        if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
             ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
             return
         session = self.session
@@ -125,7 +125,7 @@ class EngineConnection:
     def send_outgoing(self, message: Outgoing) -> None:
         """Send a message encoded once for many connections (the broadcast hot path)."""
         ws = self.ws
-        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
+        if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
             ws.send_outgoing(message, self.version)
             return
         self.send_batch((message,))
@@ -133,7 +133,7 @@ class EngineConnection:
     def send_batch(self, messages: Iterable[Outgoing]) -> None:
         """Send several messages; a polling client gets them in one response."""
         ws = self.ws
-        if ws is not None and self.session.transport is Transport.WEBSOCKET and not self.closed:
+        if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
             for message in messages:
                 ws.send_outgoing(message, self.version)
             return
@@ -154,7 +154,7 @@ class EngineConnection:
         session = self.session
         self._deliver_events()
         if session.has_packets():
-            if session.transport is Transport.WEBSOCKET and self.ws is not None:
+            if session.transport is WEBSOCKET and self.ws is not None:
                 for packet in session.packets_to_send():
                     self.ws.send(eio.encode_ws(packet, session.version))
             elif self.poll is not None:
@@ -255,7 +255,7 @@ class EngineServer:
             proto.respond(request, 204, headers)
             return
         query = _query(request.query)
-        checked = self._check_query(query, Transport.POLLING)
+        checked = self._check_query(query, POLLING)
         if isinstance(checked, tuple):
             self._error(proto, request, checked)
             return
@@ -265,13 +265,13 @@ class EngineServer:
             if request.method != "GET":
                 self._error(proto, request, BAD_HANDSHAKE_METHOD)
                 return
-            new = self._open(version, Transport.POLLING, proto.environ(request), b64=query.get("b64") in ("1", "true"))
+            new = self._open(version, POLLING, proto.environ(request), b64=query.get("b64") in ("1", "true"))
             self._poll(new, proto, request)
             return
         conn = self.sessions.get(sid)
         if conn is None:
             self._error(proto, request, SESSION_ID_UNKNOWN)
-        elif conn.session.transport is not Transport.POLLING:
+        elif conn.session.transport is not POLLING:
             self._error(proto, request, BAD_REQUEST, "Polling request on a websocket session")
         elif request.method == "GET":
             self._poll(conn, proto, request)
@@ -301,7 +301,7 @@ class EngineServer:
             refuse(BAD_ORIGIN, None)
             return False
         query = _query(request.query)
-        checked = self._check_query(query, Transport.WEBSOCKET)
+        checked = self._check_query(query, WEBSOCKET)
         if isinstance(checked, tuple):
             refuse(checked, None)
             return False
@@ -316,13 +316,13 @@ class EngineServer:
             if not self.allow_upgrades:
                 refuse(BAD_REQUEST, "Upgrades are not allowed")
                 return False
-            if session.transport is not Transport.POLLING or session.upgrading or conn.ws is not None:
+            if session.transport is not POLLING or session.upgrading or conn.ws is not None:
                 # As Node's engine.io: the WebSocket is accepted, then closed at once (no status code).
                 log.info("closing a second WebSocket for session %s", conn.sid)
                 accept(_ignore_message, _nothing).close(None)
                 return False
         if conn is None:
-            conn = self._open(checked, Transport.WEBSOCKET, environ, opened=opened)
+            conn = self._open(checked, WEBSOCKET, environ, opened=opened)
             self._attach_ws(conn, accept)
             assert conn.ws is not None
             conn.ws.send(eio.encode_ws(conn.session.open_packet([]), conn.version))
@@ -358,7 +358,7 @@ class EngineServer:
         self.sessions[sid] = conn
         if self.trace:
             log.info("%s: session opened over %s (EIO=%d) from %s", sid, transport, version, environ.get("REMOTE_ADDR"))
-        if transport is Transport.POLLING:
+        if transport is POLLING:
             upgrades = [Transport.WEBSOCKET.value] if self.allow_upgrades else []
             session.send(session.open_packet(upgrades))
         deadline = session.next_deadline()
@@ -530,7 +530,7 @@ class _WebSocketEvents:
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
         session = conn.session
-        if session.version == 4 and session.transport is Transport.WEBSOCKET and session.state is State.OPEN:
+        if session.version == 4 and session.transport is WEBSOCKET and session.state is State.OPEN:
             # The hot path: a v4 MESSAGE on an open WebSocket session (a binary frame is always
             # one) is handed straight to the application (v4 keeps no per-packet state; v3's
             # heartbeat goes the full way).
@@ -550,7 +550,7 @@ class _WebSocketEvents:
             self.server.protocol_violation(conn, exc)
             conn.pump()
             return
-        if session.transport is Transport.WEBSOCKET:
+        if session.transport is WEBSOCKET:
             conn.receive_packets((packet,))
         elif packet.type == EioType.UPGRADE:
             self.server._upgraded(conn)
@@ -568,7 +568,7 @@ class _WebSocketEvents:
 
     def on_close(self) -> None:
         conn, session = self.conn, self.conn.session
-        if conn.ws is self.channel and session.transport is Transport.WEBSOCKET:
+        if conn.ws is self.channel and session.transport is WEBSOCKET:
             session.transport_lost()
             conn.pump()
         elif conn.ws is self.channel:
