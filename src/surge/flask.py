@@ -382,6 +382,9 @@ class SocketIO:
         """A client for tests that drives this server in-process (see :mod:`surge.test_client`)."""
         from surge.test_client import SocketIOTestClient
 
+        if self.app is None:
+            self.init_app(app)  # as run(app) does for a SocketIO made without one
+
         return SocketIOTestClient(app, self, namespace, query_string, headers, auth, flask_test_client)
 
     def stop(self) -> None:

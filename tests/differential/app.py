@@ -48,9 +48,10 @@ class SetsAsLists(DefaultJSONProvider):
 
 
 def build(
-    lib: ModuleType, server_sessions: bool = False, error_handlers: bool = True, **options: Any
+    lib: ModuleType, server_sessions: bool = False, error_handlers: bool = True, factory: bool = False, **options: Any
 ) -> tuple[Flask, Any]:
-    """The app on ``lib``; ``server_sessions``: Flask-Session in memory, as Flask-SocketIO's sessions example."""
+    """The app on ``lib``; ``server_sessions``: Flask-Session in memory, as Flask-SocketIO's sessions example;
+    ``factory``: ``SocketIO()`` then ``init_app(app)``, as application factories do."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "differential"
     app.json = SetsAsLists(app)
@@ -60,7 +61,10 @@ def build(
 
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=SimpleCache())
         Session(app)
-    socketio = lib.SocketIO(app, **options)
+    if factory:
+        socketio = lib.SocketIO(**options)
+    else:
+        socketio = lib.SocketIO(app, **options)
     disconnects: list[Any] = []
     socketio.disconnects = disconnects  # what disconnect handlers saw, for the tests to read
     lock = threading.Lock()
@@ -290,6 +294,24 @@ def build(
         thread.start()
         thread.join()
 
+    @socketio.event
+    def named_after_the_function(data: Any) -> Any:
+        return ("event decorator", data)
+
+    @socketio.event(namespace="/plain")
+    def plain_named(data: Any) -> Any:
+        return ("event decorator in /plain", data)
+
+    def registered_without_a_decorator(data: Any) -> Any:
+        return ("on_event", data, request.event["message"])
+
+    socketio.on_event("plain_function", registered_without_a_decorator)
+
+    @socketio.on("close_from_server")
+    def close_from_server(room: str) -> Any:
+        socketio.close_room(room)
+        return anonymise(lib.rooms())
+
     @socketio.on("kick")
     def kick() -> None:
         lib.disconnect()
@@ -327,6 +349,20 @@ def build(
                 per_client["n"] = per_client.get("n", 0) + 1
             return self.get_session(request.sid)["n"]
 
+        def on_rooms_api(self, room: str) -> Any:
+            sid = request.sid
+            self.enter_room(sid, room)
+            seen = [anonymise(self.rooms(sid))]
+            self.leave_room(sid, room)
+            seen.append(anonymise(self.rooms(sid)))
+            self.enter_room(sid, room)
+            self.close_room(room)
+            seen.append(anonymise(self.rooms(sid)))
+            return seen
+
+        def on_leave_me(self) -> None:
+            self.disconnect(request.sid)
+
         def on_boom(self) -> None:
             raise RuntimeError("class boom")
 
@@ -345,4 +381,6 @@ def build(
 
     socketio.on_namespace(Chat("/chat"))
     socketio.on_namespace(Traced("/traced"))
+    if factory:
+        socketio.init_app(app)  # after the handlers, as an application factory runs
     return app, socketio

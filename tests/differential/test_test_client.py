@@ -200,6 +200,23 @@ def server_facade(client: Callable[..., Any], app: Any) -> list[Any]:
 
 
 @scenario
+def registration_forms_and_namespace_methods(client: Callable[..., Any], app: Any) -> list[Any]:
+    c = client()
+    seen = [c.emit("named_after_the_function", 1, callback=True), c.emit("plain_function", 2, callback=True)]
+    seen.append(c.emit("join", "doomed", callback=True))
+    seen.append(c.emit("close_from_server", "doomed", callback=True))
+    plain = client(namespace="/plain")
+    seen.append(plain.emit("plain_named", 3, namespace="/plain", callback=True))
+    chat = client(namespace="/chat")
+    chat.get_received("/chat")
+    seen.append(chat.emit("rooms_api", "r", namespace="/chat", callback=True))
+    chat.emit("leave_me", namespace="/chat")
+    seen.append(chat.is_connected("/chat"))
+    seen.append(app.extensions["socketio"].disconnects)
+    return seen
+
+
+@scenario
 def sessions_shared_with_http(client: Callable[..., Any], app: Any) -> list[Any]:
     """With server-side sessions and manage_session=False, handlers and routes share one session."""
     flask_client = app.test_client()
@@ -253,6 +270,8 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("rooms_and_targets", {"async_handlers": False}),
     ("namespaces_accepted", {"namespaces": ["/extra"]}),
     ("namespaces_accepted", {"namespaces": "*"}),
+    ("acks_of_every_shape", {"factory": True}),
+    ("registration_forms_and_namespace_methods", {"factory": True}),
 ]
 
 

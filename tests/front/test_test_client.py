@@ -188,3 +188,18 @@ def test_async_handler_failing_after_a_wait_sends_no_ack_and_the_client_stays() 
         client.emit("async_fail", callback=True)
     assert client.acks == {}
     assert client.emit("echo", "still here", callback=True) == "still here"
+
+
+def test_a_socketio_made_without_an_app_is_bound_by_test_client() -> None:
+    from flask import Flask
+
+    from surge import SocketIO
+
+    socketio = SocketIO()
+
+    @socketio.on("echo")
+    def echo(value: object) -> object:
+        return value
+
+    client = socketio.test_client(Flask(__name__))
+    assert client.emit("echo", 5, callback=True) == 5
