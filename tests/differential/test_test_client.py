@@ -150,18 +150,6 @@ def class_based_namespaces(client: Callable[..., Any], app: Any) -> list[Any]:
 
 
 @scenario
-def sessions_managed(client: Callable[..., Any], app: Any) -> list[Any]:
-    flask_client = app.test_client()
-    flask_client.get("/login/ada")
-    c = client(flask_test_client=flask_client)
-    seen = [c.emit("get", "user", callback=True)]
-    c.emit("set", "color", "blue")
-    seen.append(c.emit("get", "color", callback=True))
-    seen.append(client(flask_test_client=flask_client).emit("get", "color", callback=True))
-    return seen
-
-
-@scenario
 def disconnects(client: Callable[..., Any], app: Any) -> list[Any]:
     c = client()
     chat = client(namespace="/chat")
@@ -218,7 +206,7 @@ def registration_forms_and_namespace_methods(client: Callable[..., Any], app: An
 
 @scenario
 def sessions_shared_with_http(client: Callable[..., Any], app: Any) -> list[Any]:
-    """With server-side sessions and manage_session=False, handlers and routes share one session."""
+    """The session a handler sees, and what the routes see of its writes, with every session setup."""
     flask_client = app.test_client()
     flask_client.get("/login/ada")
     c = client(flask_test_client=flask_client)
@@ -262,7 +250,7 @@ def namespaces_accepted(client: Callable[..., Any], app: Any) -> list[Any]:
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     (name, {}) for name in sorted(SCENARIOS) if name != "app_json_provider"
 ] + [
-    ("sessions_managed", {"manage_session": False}),
+    ("sessions_shared_with_http", {"manage_session": False}),
     ("sessions_shared_with_http", {"manage_session": False, "server_sessions": True}),
     ("sessions_shared_with_http", {"server_sessions": True}),
     ("connect_auth_and_refusals", {"error_handlers": False}),
