@@ -84,6 +84,18 @@ class ServerProcess:
         return self.proc.returncode
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl in ``folder``: (cert.pem, key.pem)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 class RedisServer:
     """A redis-server of the test's own, on a free port or a unix socket (it can be killed and restarted)."""
 
@@ -97,27 +109,7 @@ class RedisServer:
         if unix_socket:
             self.url = f"unix://{unix_socket}"
         elif tls_dir:
-            # A self-signed certificate: the client is told not to verify it.
-            subprocess.run(
-                [
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-keyout",
-                    str(tls_dir / "key.pem"),
-                    "-out",
-                    str(tls_dir / "cert.pem"),
-                ],
-                check=True,
-                capture_output=True,
-            )
+            self_signed_certificate(tls_dir)  # the client is told not to verify it
             self.url = f"rediss://127.0.0.1:{self.port}/0?ssl_cert_reqs=none"
         else:
             self.url = f"redis://127.0.0.1:{self.port}/0"

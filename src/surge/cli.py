@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("app", help="module:attribute of the Flask app or SocketIO object")
     parser.add_argument("--host", default=os.environ.get("SURGE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--certfile", help="serve HTTPS and WSS with this certificate (PEM)")
+    parser.add_argument("--keyfile", help="its private key (PEM), if not in the certificate file")
     args = parser.parse_args(argv)
     target = load(args.app)
     if isinstance(target, SocketIO):
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         app = target
         extensions = getattr(app, "extensions", {})
         socketio = extensions.get("socketio") or SocketIO(app)
-    socketio.run(app, host=args.host, port=args.port)
+    socketio.run(app, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile)
 
 
 if __name__ == "__main__":

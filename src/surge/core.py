@@ -43,6 +43,7 @@ from surge.server.core import SioServer
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from ssl import SSLContext
 
     from surge.queue.redis_pubsub import RedisPublisher, RedisPubSub
 
@@ -131,8 +132,9 @@ class ServerCore:
         port: int,
         client_js: Path | None = None,
         on_started: Callable[[HttpServer], None] | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
-        """Run the built-in server in this thread until :meth:`stop` or a signal."""
+        """Run the built-in server in this thread until :meth:`stop` or a signal (over TLS with ``ssl``)."""
         loop = new_event_loop()
         engine = self.start(loop)
         assert self.pool is not None
@@ -149,6 +151,7 @@ class ServerCore:
             max_connections=opts["max_connections"],
             max_write_buffer=opts["max_write_buffer"],
             flow=self.flow,
+            ssl=ssl,
         )
         self._stop = asyncio.Event()
         try:

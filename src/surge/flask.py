@@ -41,6 +41,8 @@ from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
@@ -290,11 +292,9 @@ class SocketIO:
             raise ValueError("run() needs the Flask app")
         if self.app is None:
             self.init_app(app)
-        unsupported = set(kwargs) & {"certfile", "keyfile", "ssl_context"}
-        if unsupported:
-            raise NotImplementedError(
-                f"{', '.join(sorted(unsupported))}: terminate TLS in a proxy (nginx, caddy) in front of Surge"
-            )
+        tls = options_module.tls_context(
+            kwargs.pop("certfile", None), kwargs.pop("keyfile", None), kwargs.pop("ssl_context", None)
+        )
         if kwargs:
             log.warning("run(): ignoring options %s", ", ".join(sorted(kwargs)))
         config = getattr(app, "config", {})
@@ -316,13 +316,14 @@ class SocketIO:
 
         def started(server: HttpServer) -> None:
             print(
-                f" * Surge serving {getattr(app, 'name', 'app')!r} on http://{server.host}:{server.port} (Ctrl-C to quit)",
+                f" * Surge serving {getattr(app, 'name', 'app')!r} on {server.scheme}://{server.host}:{server.port}"
+                " (Ctrl-C to quit)",
                 file=sys.stderr,
                 flush=True,
             )
 
         def main() -> None:
-            self.serve(app, host, port, on_started=started, debugger=debug)
+            self.serve(app, host, port, on_started=started, debugger=debug, ssl=tls)
 
         if use_reloader:
             from werkzeug._reloader import run_with_reloader  # what Flask's own reloader runs
@@ -338,8 +339,9 @@ class SocketIO:
         port: int,
         on_started: Callable[[HttpServer], None] | None = None,
         debugger: bool = False,
+        ssl: SSLContext | None = None,
     ) -> None:
-        """Run the built-in server in this thread until :meth:`stop` or a signal."""
+        """Run the built-in server in this thread until :meth:`stop` or a signal (HTTPS and WSS with ``ssl``)."""
         client_js = find_client_js(
             self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
         )
@@ -350,7 +352,7 @@ class SocketIO:
             from werkzeug.debug import DebuggedApplication
 
             wsgi_app = DebuggedApplication(wsgi_app, evalex=True)
-        self.core.serve(wsgi_app, host, port, client_js, on_started)
+        self.core.serve(wsgi_app, host, port, client_js, on_started, ssl)
 
     def asgi_app(self, other_asgi_app: Any = None) -> AsgiApp:
         """An ASGI application for uvicorn, hypercorn and the like (the slower path; see the docs).

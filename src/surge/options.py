@@ -9,6 +9,7 @@ the app).  ``SOCKETIO_<NAME>`` config keys are read too, as Flask-SocketIO does.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,23 @@ def _check(options: dict[str, Any], warn: bool) -> None:
                 log.warning("SocketIO option %s=%r is ignored: %s", name, value, why)
         else:
             log.warning("SocketIO option %s=%r is not known to Surge and is ignored", name, value)
+
+
+def tls_context(certfile: Any = None, keyfile: Any = None, ssl_context: Any = None) -> ssl.SSLContext | None:
+    """``run(certfile=, keyfile=)`` or ``ssl_context=`` (an SSLContext or a (certfile, keyfile) pair) as a context."""
+    if isinstance(ssl_context, ssl.SSLContext):
+        return ssl_context
+    if isinstance(ssl_context, tuple | list):
+        certfile, keyfile = ssl_context
+    elif ssl_context is not None:
+        raise ValueError(f"ssl_context={ssl_context!r}: pass an ssl.SSLContext or a (certfile, keyfile) pair")
+    if certfile is None:
+        if keyfile is not None:
+            raise ValueError("keyfile= needs certfile=")
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    return context
 
 
 def ping_interval(value: Any) -> tuple[float, float]:

@@ -119,4 +119,10 @@ def chat_disconnect(reason):
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]))
+    socketio.run(
+        app,
+        host="127.0.0.1",
+        port=int(os.environ["PORT"]),
+        certfile=os.environ.get("CERTFILE"),
+        keyfile=os.environ.get("KEYFILE"),
+    )

@@ -12,6 +12,7 @@ const connect = version === 4 ? client.io : client;
 const clientOpts = { forceNew: true, reconnection: false };
 if (opts.transports) clientOpts.transports = opts.transports;
 if (opts.auth) clientOpts.auth = opts.auth;
+if (opts.insecure) clientOpts.rejectUnauthorized = false; // the tests' self-signed certificate
 
 function done(result) {
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -49,6 +49,7 @@ class Owner(Protocol):
     loop: asyncio.AbstractEventLoop
     host: str
     port: int
+    scheme: str  # "https" over TLS
     connections: set[HttpProtocol]
     max_connections: int | None
     max_write_buffer: int
@@ -327,7 +328,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def environ(self, request: Request) -> dict[str, Any]:
         """The WSGI environ of ``request`` (the connect request of a session)."""
-        return build_environ(request, self.server.host, self.server.port, self.peer)
+        server = self.server
+        return build_environ(request, server.host, server.port, self.peer, server.scheme)
 
     def on_lost(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` if the connection goes away before the current request is answered."""

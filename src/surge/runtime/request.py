@@ -51,8 +51,10 @@ def build_response(status: int, headers: list[tuple[str, str]], body: bytes = b"
     return "".join(lines).encode("latin-1") + body
 
 
-def build_environ(request: Request, host: str, port: int, peer: tuple[str, int]) -> dict[str, Any]:
-    """A PEP 3333 environ for ``request``, received on ``host:port`` from ``peer``."""
+def build_environ(
+    request: Request, host: str, port: int, peer: tuple[str, int], scheme: str = "http"
+) -> dict[str, Any]:
+    """A PEP 3333 environ for ``request``, received on ``host:port`` (``scheme``: https over TLS) from ``peer``."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,
         "SCRIPT_NAME": "",
@@ -65,7 +67,7 @@ def build_environ(request: Request, host: str, port: int, peer: tuple[str, int])
         "REMOTE_ADDR": peer[0],
         "REMOTE_PORT": str(peer[1]),
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
+        "wsgi.url_scheme": scheme,
         "wsgi.input": io.BytesIO(bytes(request.body)),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,

@@ -15,6 +15,7 @@ import threading
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from ssl import SSLContext
 
 from surge import client_js as client_js_file
 from surge.protocol import wsframe
@@ -49,8 +50,11 @@ class HttpServer:
         max_connections: int | None = None,
         max_write_buffer: int = 1024 * 1024,
         flow: FlowControl | None = None,
+        ssl: SSLContext | None = None,
     ) -> None:
         self.loop = loop
+        self.ssl = ssl  # HTTPS and WSS on the same port when given (Python's ssl on the asyncio transport)
+        self.scheme = "https" if ssl is not None else "http"
         self.engine = engine
         self.wsgi = wsgi
         self.path = "/" + path.strip("/") + "/"
@@ -156,7 +160,7 @@ class HttpServer:
     async def start(self) -> None:
         """Listen on host and port (port 0 picks a free one, then ``port`` tells which)."""
         self._server = await self.loop.create_server(
-            lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True
+            lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True, ssl=self.ssl
         )
         sockets = self._server.sockets
         if sockets:
