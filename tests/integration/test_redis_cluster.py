@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
 from surge import SocketIO
@@ -84,6 +85,59 @@ def test_write_only_emitter_from_another_process(redis_url: str) -> None:
 
         result = run_cluster_clients([s.url for s in servers], [], push)
     assert [g["notice"] for g in result["got"]] == [[{"to": "room"}], [{"to": "room"}], [{"to": "room"}, {"to": "one"}]]
+
+
+def test_a_flask_socketio_emitter_reaches_surge_clients(redis_url: str) -> None:
+    """Flask-SocketIO's own write-only emitter (python-socketio's JSON messages) on Surge's channel."""
+    import flask_socketio
+
+    with cluster(redis_url) as (servers, channel):
+        emitter = flask_socketio.SocketIO(message_queue=redis_url, channel=channel)
+
+        def push(sids: list[str]) -> None:
+            emitter.emit("notice", {"to": "room"}, to="room1")
+            emitter.emit("notice", {"to": "one"}, to=sids[2])
+            emitter.emit("notice", {"to": "room but 1"}, to="room1", skip_sid=sids[1])
+            emitter.emit("notice", {"bytes": b"\x00\x01"}, to=sids[0])
+            emitter.close_room("room1")
+            emitter.emit("notice", {"to": "closed room"}, to="room1")
+
+        result = run_cluster_clients([s.url for s in servers], [], push)
+        assert all("ignoring a message" not in server.output() for server in servers)
+    assert [g["notice"] for g in result["got"]] == [
+        [{"to": "room"}, {"to": "room but 1"}, {"bytes": {"type": "Buffer", "data": [0, 1]}}],
+        [{"to": "room"}],
+        [{"to": "room"}, {"to": "one"}, {"to": "room but 1"}],
+    ]
+
+
+def test_python_socketio_messages_are_translated_or_refused() -> None:
+    from surge.protocol.errors import RemoteProtocolError
+    from surge.queue import foreign
+    from surge.queue.messages import Kind
+
+    emit = foreign.decode(
+        json.dumps(
+            {
+                "method": "emit",
+                "event": "e",
+                "data": [1, "2"],
+                "namespace": "/chat",
+                "room": ["a", "b"],
+                "skip_sid": "s",
+                "callback": None,
+                "host_id": "h",
+            }
+        )
+    )
+    assert emit is not None and (emit.kind, emit.ns, emit.to, emit.skip) == (Kind.EMIT, "/chat", ("a", "b"), ("s",))
+    assert emit.packet == '2/chat,["e",1,"2"]'
+    join = foreign.decode(json.dumps({"method": "enter_room", "sid": "x", "room": "r", "namespace": None}))
+    assert join is not None and (join.kind, join.sid, join.room, join.ns) == (Kind.ENTER_ROOM, "x", "r", "/")
+    assert foreign.decode(json.dumps({"method": "callback", "host_id": "h", "sid": "x", "id": 1, "args": []})) is None
+    for bad in ({"method": "teleport"}, {"method": "emit", "event": 3, "data": []}, {"method": "enter_room", "sid": 1}):
+        with pytest.raises(RemoteProtocolError):
+            foreign.decode(json.dumps(bad))
 
 
 def test_garbage_and_pickles_on_the_channel_are_ignored_with_a_log_line(redis_url: str) -> None:

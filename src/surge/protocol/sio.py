@@ -161,16 +161,17 @@ def _parse(text: str, max_attachments: int, loads: Callable[[str], Any]) -> tupl
     return SioPacket(ptype, namespace, data, ack_id, query), attachments
 
 
-def _reconstruct(obj: Any, attachments: list[bytes]) -> Any:
+def reconstruct(obj: Any, attachments: list[bytes]) -> Any:
+    """``obj`` with its attachment placeholders replaced by the attachments."""
     if isinstance(obj, list):
-        return [_reconstruct(v, attachments) for v in obj]
+        return [reconstruct(v, attachments) for v in obj]
     if isinstance(obj, dict):
         if obj.get("_placeholder") is True:
             num = obj.get("num")
             if type(num) is not int or not 0 <= num < len(attachments):
                 raise RemoteProtocolError("attachment placeholder out of range")
             return attachments[num]
-        return {k: _reconstruct(v, attachments) for k, v in obj.items()}
+        return {k: reconstruct(v, attachments) for k, v in obj.items()}
     return obj
 
 
@@ -199,7 +200,7 @@ class SioDecoder:
         packet, count = _parse(text, self._max_attachments, self._loads)
         if count == 0:
             if packet.type is SioType.BINARY_EVENT or packet.type is SioType.BINARY_ACK:
-                packet.data = _reconstruct(packet.data, [])
+                packet.data = reconstruct(packet.data, [])
             return packet
         self._pending, self._expected, self._attachments = packet, count, []
         return None
@@ -212,6 +213,6 @@ class SioDecoder:
         self._attachments.append(data)
         if len(self._attachments) < self._expected:
             return None
-        packet.data = _reconstruct(packet.data, self._attachments)
+        packet.data = reconstruct(packet.data, self._attachments)
         self._pending, self._attachments = None, []
         return packet

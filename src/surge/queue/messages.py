@@ -130,12 +130,22 @@ def _sockets(value: Any) -> tuple[dict[str, Any], ...]:
 
 def decode(raw: bytes | str) -> QueueMessage:
     """Parse one queue message; anything else raises RemoteProtocolError."""
+    return from_object(parse(raw))
+
+
+def parse(raw: bytes | str) -> dict[str, Any]:
+    """The JSON object a message on the channel is; anything else raises RemoteProtocolError."""
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise RemoteProtocolError("queue message is not JSON") from exc
     if not isinstance(data, dict):
         raise RemoteProtocolError("queue message is not a JSON object")
+    return data
+
+
+def from_object(data: dict[str, Any]) -> QueueMessage:
+    """The message a parsed JSON object of this schema stands for."""
     if data.get("v") != VERSION:
         raise RemoteProtocolError(f"unsupported queue message version {data.get('v')!r}")
     given = _str(data.get("kind"), "kind")

@@ -18,7 +18,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import sio as sio_codec
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.queue import messages
+from surge.queue import foreign, messages
 from surge.queue.messages import Kind, QueueMessage
 from surge.server.core import AckCallback, SioServer
 
@@ -144,11 +144,11 @@ class Cluster:
     def received(self, raw: bytes) -> None:
         """A message from another process."""
         try:
-            message = messages.decode(raw)
+            message = foreign.decode(raw)  # Surge's schema, or a Flask-SocketIO process's message
         except RemoteProtocolError as exc:
             log.warning("ignoring a message on the queue channel: %s", exc)
             return
-        if message.node == self.node:
+        if message is None or message.node == self.node:
             return
         kind = message.kind
         if kind == Kind.EMIT:
