@@ -1,0 +1,38 @@
+"""The ``surge`` command serves an app given as module:app or as a file, over HTTP or HTTPS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import APPS, ServerProcess, run_node, self_signed_certificate
+
+RUNNER = """
+import os, sys
+from surge.cli import main
+main(sys.argv[1:] + ["--port", os.environ["PORT"]])
+"""
+
+
+def test_a_file_with_its_socketio_is_served(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER.replace("sys.argv[1:]", repr([f"{APPS / 'echo_app.py'}:app"])))
+    server = ServerProcess(script)
+    try:
+        result = run_node("echo", server.url, 4, ["websocket"])
+        assert result["results"] == [True] * 12
+    finally:
+        server.stop()
+
+
+def test_certfile_and_keyfile_serve_wss(tmp_path: Path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    args = [f"{APPS / 'echo_app.py'}:app", "--certfile", str(cert), "--keyfile", str(key)]
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER.replace("sys.argv[1:]", repr(args)))
+    server = ServerProcess(script)
+    try:
+        result = run_node("echo", f"https://127.0.0.1:{server.port}", 4, ["websocket"], insecure=True)
+        assert result["results"] == [True] * 12
+        assert "on https://127.0.0.1" in server.output()
+    finally:
+        server.stop()
