@@ -78,10 +78,33 @@ class ServerCore:
         self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._handoff_lock = threading.Lock()
         self._handoff_scheduled = False
+        self._start_lock = threading.Lock()
 
     # -- the one assembly ---------------------------------------------------------------------
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> EngineServer:
+    def running_loop(self, websocket: bool = True) -> asyncio.AbstractEventLoop:
+        """The core's loop; when nothing runs it yet, the core is started on a daemon thread of its own.
+
+        For fronts that run no loop themselves: the test client, a WSGI server
+        (``websocket=False``: such a session is offered no upgrade).
+        """
+        with self._start_lock:
+            if self.loop is not None and self.engine is not None:
+                return self.loop
+            ready = threading.Event()
+            loop = new_event_loop()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                self.start(loop, websocket)
+                ready.set()
+                loop.run_forever()
+
+            threading.Thread(target=run, name="surge-loop", daemon=True).start()
+            ready.wait()
+            return loop
+
+    def start(self, loop: asyncio.AbstractEventLoop, websocket: bool = True) -> EngineServer:
         """Build the server on ``loop``, which runs in the calling thread; returns its Engine.IO server."""
         opts = self.options
         self.loop = loop
@@ -119,7 +142,7 @@ class ServerCore:
             cors_allowed_origins=opts["cors_allowed_origins"],
             cors_credentials=opts["cors_credentials"],
             transports=tuple(opts["transports"]),
-            allow_upgrades=opts["allow_upgrades"],
+            allow_upgrades=opts["allow_upgrades"] and websocket,
             trace=bool(opts["engineio_logger"]),
         )
         self.flow = FlowControl(loop, ping_interval + opts["ping_timeout"], opts["max_write_buffer"])

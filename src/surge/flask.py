@@ -39,6 +39,7 @@ from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer
+from surge.runtime.wsgi_bridge import EngineMiddleware
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -80,6 +81,18 @@ class SocketIO:
         options_module.apply_loggers(merged["logger"], merged["engineio_logger"])
         self.core = ServerCore(app, merged, self.registry)
         self._facade = None
+        if isinstance(app, flask.Flask):
+            # As Flask-SocketIO: any WSGI server (flask run, gunicorn) serves Socket.IO through
+            # app.wsgi_app; socketio.run and ASGI route the Engine.IO path before it.
+            inner: Any = app.wsgi_app
+            if isinstance(inner, EngineMiddleware):
+                inner = inner.app
+            app.wsgi_app = EngineMiddleware(inner, merged["path"], self._start_for_wsgi)  # type: ignore[method-assign]
+
+    def _start_for_wsgi(self) -> tuple[asyncio.AbstractEventLoop, EngineServer]:
+        loop = self.core.running_loop(websocket=False)
+        assert self.core.engine is not None
+        return loop, self.core.engine
 
     @property
     def exception_handlers(self) -> dict[str, Handler]:

@@ -27,7 +27,6 @@ from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.runtime.engine import Channel, EngineConnection, OnMessage
 from surge.runtime.request import Request
-from surge.runtime.server import new_event_loop
 
 if TYPE_CHECKING:
     import flask
@@ -103,7 +102,7 @@ class SocketIOTestClient:
         self._decoder = SioDecoder(max_attachments=1000)
         self._ack_ids = 0
         self._lock = threading.Lock()
-        self.loop = _core_loop(socketio)
+        self.loop = socketio.core.running_loop()
         self.connect(namespace=namespace, query_string=query_string, headers=headers, auth=auth)
 
     # -- the Flask-SocketIO test client API ------------------------------------------------
@@ -257,22 +256,3 @@ class SocketIOTestClient:
         with self._lock:
             for namespace in self.connected:
                 self.connected[namespace] = False
-
-
-def _core_loop(socketio: _Served) -> asyncio.AbstractEventLoop:
-    """The loop of the app's server core; started in a daemon thread when the server is not running."""
-    core = socketio.core
-    if core.loop is not None and core.engine is not None:
-        return core.loop
-    ready = threading.Event()
-    loop = new_event_loop()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        core.start(loop)
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=run, name="surge-test-loop", daemon=True).start()
-    ready.wait()
-    return loop
