@@ -200,9 +200,6 @@ class ServerCore:
         """Count the handlers at work for the Engine.IO session ``eio_sid`` (the test client waits on them)."""
         self.activities[eio_sid] = activity
 
-    def on_loop_thread(self) -> bool:
-        return threading.get_ident() == self.loop_thread
-
     def require_running(self) -> Cluster:
         """The cluster, which every server operation goes through; a clear error if nothing runs."""
         if self.cluster is None:

@@ -184,6 +184,10 @@ def server_facade(client: Callable[..., Any], app: Any) -> list[Any]:
     seen = [b.emit("join", "r", callback=True), a.emit("server_api", "r", callback=True)]
     seen.append(a.emit("server_api", "r", callback=True))
     seen.append([a.get_received(), b.get_received()])
+    client(namespace="/chat")
+    manager = app.extensions["socketio"].server.manager
+    sid = manager.sid_from_eio_sid(a.eio_sid, "/")
+    seen.append([sid is not None, manager.eio_sid_from_sid(sid, "/") == a.eio_sid, sorted(manager.get_namespaces())])
     return seen
 
 
