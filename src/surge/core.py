@@ -422,6 +422,11 @@ def event_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     return args
 
 
+def skip_list(skip_sid: Any) -> list[str]:
+    """``skip_sid`` (a sid, a list of them, or None) as a list."""
+    return [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
+
+
 class _AckWaiter:
     """The ack callback of a ``call()``: wakes the waiting thread with the answer or a cancel."""
 

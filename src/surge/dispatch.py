@@ -307,7 +307,7 @@ class Dispatcher:
         args: tuple[Any, ...],
         done: Done | None,
     ) -> None:
-        result, error = self._call_in_context(socket, info, lambda: fn(*args))
+        result, error = self._call_in_context(socket, info, fn, args)
         state: SocketState | None = socket.state
         if done is not None or (state is not None and state.busy):
             self.core.call_in_loop(self._finished, socket, done, result, error)
@@ -335,11 +335,11 @@ class Dispatcher:
         self._finished(socket, done, result, error)
 
     def _call_in_context(
-        self, socket: SioSocket, info: EventInfo | None, call: Callable[[], Any]
+        self, socket: SioSocket, info: EventInfo | None, fn: Handler, args: tuple[Any, ...]
     ) -> tuple[Any, BaseException | None]:
         with self._context(socket, info) as context:
             try:
-                result = call()
+                result = fn(*args)
             except Exception as exc:
                 result, context.error = self._handle_error(socket, info, exc)
                 return result, context.error

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from surge.core import event_args
+from surge.core import event_args, skip_list
 from surge.queue.messages import Kind
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ class ServerFacade:
         callback: Callable[..., Any] | None = None,
         ignore_queue: bool = False,
     ) -> None:
-        skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
-        self._core.emit(event, event_args((data,)), namespace or "/", to or room, skip, callback)
+        self._core.emit(event, event_args((data,)), namespace or "/", to or room, skip_list(skip_sid), callback)
 
     def send(
         self,
@@ -169,8 +168,12 @@ class ManagerFacade:
 
     def get_participants(self, namespace: str, room: str | None) -> Iterator[tuple[str, str]]:
         """(sid, Engine.IO sid) of everyone in ``room`` (None: the whole namespace)."""
-        members = self.rooms.get(namespace, {}).get(room, {})
-        yield from list(members.items())
+
+        def read() -> list[tuple[str, str]]:
+            sockets = self._core.server().targets(namespace, room, ())
+            return [(socket.sid, socket.eio_sid) for socket in sockets]
+
+        yield from self._core.read_on_loop(read)
 
     def get_rooms(self, sid: str, namespace: str) -> list[str]:
         return self._core.read_on_loop(lambda: self._core.server().rooms(sid, namespace))

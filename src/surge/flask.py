@@ -28,7 +28,7 @@ import flask
 from surge import options as options_module
 from surge.client_js import MISSING as MISSING_CLIENT_JS
 from surge.client_js import find_client_js
-from surge.core import ServerCore, event_args
+from surge.core import ServerCore, event_args, skip_list
 from surge.dispatch import EmitterCallback, Registry
 from surge.engine.constants import Reason
 from surge.facade import ASYNC_MODE, ServerFacade
@@ -184,7 +184,7 @@ class SocketIO:
         kwargs.pop("ignore_queue", None)  # every emit goes through the cluster; the queue only where needed
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
-        skip = [skip_sid] if isinstance(skip_sid, str) else list(skip_sid or [])
+        skip = skip_list(skip_sid)
         sid = getattr(flask.request, "sid", None) if flask.has_request_context() else None
         if not include_self and not skip and sid is not None:
             skip.append(sid)  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
@@ -514,10 +514,9 @@ class Namespace:
         skip_sid: Any = None,
     ) -> None:
         """Emit to a room or to everyone in this namespace."""
-        args = () if data is None else (data,)
         self._io().emit(
             event,
-            *args,
+            data,
             to=to or room,
             include_self=include_self,
             namespace=namespace or self.namespace,
@@ -549,8 +548,7 @@ class Namespace:
         timeout: float = 60,
     ) -> Any:
         """Emit to one client and wait for its ack."""
-        args = () if data is None else (data,)
-        return self._io().call(event, *args, to=to or sid, namespace=namespace or self.namespace, timeout=timeout)
+        return self._io().call(event, data, to=to or sid, namespace=namespace or self.namespace, timeout=timeout)
 
     def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
         io = self._io()

@@ -260,6 +260,7 @@ def build(
         participants = [sid for sid, _ in server.manager.get_participants("/", room)]
         seen = {
             "participants": [len(participants), request.sid in participants],
+            "in_everyone": request.sid in [sid for sid, _ in server.manager.get_participants("/", None)],
             "rooms": anonymise(server.rooms(request.sid)),
             "count": len(server.manager.rooms["/"][room]),
             "async_mode": [socketio.async_mode, server.async_mode, server.eio.async_mode],
