@@ -8,7 +8,7 @@ want=${1:-test}
 missing=()
 need() {  # need COMMAND PACKAGE...
   local cmd=$1; shift
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("$@")
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$@")
 }
 need node nodejs
 need npm npm
@@ -16,8 +16,10 @@ need make make
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ "$want" = test ]; then
   need redis-server redis-server   # the cluster tests start their own redis-server
+  need rabbitmq-server rabbitmq-server  # the cluster tests on amqp:// (started by the tests when not running)
   need openssl openssl             # self-signed certificates for the TLS tests
   need chromium chromium           # the browser tests (headless)
+  need nginx nginx                 # the proxy row of tests/integration/test_start_ways.py
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

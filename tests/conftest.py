@@ -100,7 +100,7 @@ class RedisServer:
 
     def __init__(self, unix_socket: Path | None = None, tls_dir: Path | None = None) -> None:
         binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed (.ci/run installs it)"
+        assert binary, "redis-server is not installed (make test installs it)"
         self.binary = binary
         self.unix_socket = unix_socket
         self.tls_dir = tls_dir
@@ -168,6 +168,41 @@ def redis_url() -> Iterator[str]:
     server = RedisServer()
     yield server.url
     server.stop()
+
+
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def machine_rabbitmq_url() -> str:
+    """The machine's RabbitMQ (127.0.0.1:5672, guest/guest), started when installed and not running."""
+    if not listening(5672):
+        binary = shutil.which("rabbitmq-server")
+        if binary is None:
+            raise RuntimeError("RabbitMQ is not running on 127.0.0.1:5672 and not installed (make test installs it)")
+        subprocess.run([binary, "-detached"], check=True)
+        deadline = time.monotonic() + 60
+        while not listening(5672):
+            if time.monotonic() > deadline:
+                raise RuntimeError("rabbitmq-server -detached did not start listening on 5672 within 60 s")
+            time.sleep(0.5)
+    return AMQP_URL
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module", params=["redis", "amqp"])
+def queue_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A message queue of each kind Surge speaks: Redis (the machine's, or one of the tests' own) and RabbitMQ."""
+    if request.param == "amqp":
+        yield machine_rabbitmq_url()
+        return
+    yield request.getfixturevalue("redis_url")
 
 
 @pytest.fixture(scope="module")

@@ -51,14 +51,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--certfile", help="serve HTTPS and WSS with this certificate (PEM)")
     parser.add_argument("--keyfile", help="its private key (PEM), if not in the certificate file")
     args = parser.parse_args(argv)
-    target = load(args.app)
-    if isinstance(target, SocketIO):
-        socketio, app = target, target.app
-    else:
-        app = target
-        extensions = getattr(app, "extensions", {})
-        socketio = extensions.get("socketio") or SocketIO(app)
+    try:
+        socketio, app = socketio_of(load(args.app))
+    except TypeError as exc:
+        raise SystemExit(f"surge: {exc}") from None
     socketio.run(app, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile)
+
+
+def socketio_of(target: Any) -> tuple[SocketIO, Any]:
+    """The ``SocketIO`` to serve and its app, for a Flask app (or any WSGI app) or a ``SocketIO`` object."""
+    if isinstance(target, SocketIO):
+        if target.app is None:
+            raise TypeError("this SocketIO has no app: create it with SocketIO(app) or call init_app(app)")
+        return target, target.app
+    if not callable(target):
+        raise TypeError(f"{target!r} is neither a WSGI app nor a SocketIO")
+    extensions = getattr(target, "extensions", {})
+    return extensions.get("socketio") or SocketIO(target), target
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from surge.handlers import Activity
 from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
-from surge.queue import messages
+from surge.queue import backends, messages
 from surge.queue.messages import Kind, QueueMessage
 from surge.runtime.engine import EngineServer
 from surge.runtime.flow import EmitGate, FlowControl
@@ -42,10 +42,9 @@ from surge.server.cluster import Cluster, target_tuple
 from surge.server.core import SioServer
 
 if TYPE_CHECKING:
+    import socket
     from pathlib import Path
     from ssl import SSLContext
-
-    from surge.queue.redis_pubsub import RedisPublisher, RedisPubSub
 
 log = logging.getLogger("surge")
 T = TypeVar("T")
@@ -70,15 +69,16 @@ class ServerCore:
         self.cluster: Cluster | None = None
         self.flow: FlowControl | None = None
         self.node = secrets.token_hex(8)  # this process on the message queue
-        self.queue: RedisPubSub | None = None
+        self.queue: backends.PubSub | None = None
         self.activities: dict[str, Activity] = {}  # test clients: Engine.IO sid -> their handlers at work
-        self._publisher: RedisPublisher | None = None
+        self._publisher: backends.Publisher | None = None
         self._stop: asyncio.Event | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
         self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._handoff_lock = threading.Lock()
         self._handoff_scheduled = False
         self._start_lock = threading.Lock()
+        self._bridge: HttpServer | None = None
 
     # -- the one assembly ---------------------------------------------------------------------
 
@@ -104,6 +104,24 @@ class ServerCore:
             ready.wait()
             return loop
 
+    def wsgi_bridge(self, websocket: bool) -> tuple[asyncio.AbstractEventLoop, HttpServer]:
+        """The core as a WSGI server's requests find it (surge.runtime.wsgi_bridge): running on a
+        loop thread of its own, with a server that listens nowhere for the WebSockets taken over."""
+        loop = self.running_loop(websocket)
+        with self._start_lock:
+            if self._bridge is None or self._bridge.loop is not loop:
+                assert self.engine is not None
+                self._bridge = HttpServer(
+                    loop,
+                    self.engine,
+                    None,
+                    path=self.options["path"],
+                    request_timeout=self.options["request_timeout"],
+                    max_write_buffer=self.options["max_write_buffer"],
+                    flow=self.flow,
+                )
+            return loop, self._bridge
+
     def start(self, loop: asyncio.AbstractEventLoop, websocket: bool = True) -> EngineServer:
         """Build the server on ``loop``, which runs in the calling thread; returns its Engine.IO server."""
         opts = self.options
@@ -123,9 +141,7 @@ class ServerCore:
             trace=bool(opts["logger"]),
         )
         if opts["message_queue"]:
-            from surge.queue.redis_pubsub import RedisPubSub  # redis is needed only with a queue
-
-            self.queue = RedisPubSub(opts["message_queue"], opts["channel"], self._queue_received)
+            self.queue = backends.pubsub(opts["message_queue"], opts["channel"], self._queue_received)
             loop.call_soon(self.queue.start)
         self.dispatcher.attach(loop, self.pool, self.sio)
         publish = self.queue.publish if self.queue else None
@@ -156,8 +172,10 @@ class ServerCore:
         client_js: Path | None = None,
         on_started: Callable[[HttpServer], None] | None = None,
         ssl: SSLContext | None = None,
+        sockets: list[socket.socket] | None = None,
     ) -> None:
-        """Run the built-in server in this thread until :meth:`stop` or a signal (over TLS with ``ssl``)."""
+        """Run the built-in server in this thread until :meth:`stop` or a signal (over TLS with ``ssl``;
+        on listening ``sockets`` made elsewhere instead of ``host:port`` when given)."""
         loop = new_event_loop()
         engine = self.start(loop)
         assert self.pool is not None
@@ -175,6 +193,7 @@ class ServerCore:
             max_write_buffer=opts["max_write_buffer"],
             flow=self.flow,
             ssl=ssl,
+            sockets=sockets,
         )
         self._stop = asyncio.Event()
         try:
@@ -341,22 +360,24 @@ class ServerCore:
         found = cluster.local_sockets(namespace, to)
         if self.queue is None:
             return found
-        others = await self.queue.subscribers() - 1
-        if others <= 0:
+        listening = await self.queue.subscribers()
+        others = None if listening is None else listening - 1  # None: wait for answers until the timeout
+        if others is not None and others <= 0:
             return found
         done = asyncio.get_running_loop().create_future()
         answers: list[list[dict[str, Any]]] = []
 
         def collect(sockets: list[dict[str, Any]]) -> None:
             answers.append(sockets)
-            if len(answers) >= others and not done.done():
+            if others is not None and len(answers) >= others and not done.done():
                 done.set_result(None)
 
         fetch_id = cluster.request_sockets(namespace, to, collect)
         try:
             await asyncio.wait_for(done, timeout)
         except TimeoutError:
-            log.warning("fetch_sockets: %d of %d processes answered within %s s", len(answers), others, timeout)
+            if others is not None:
+                log.warning("fetch_sockets: %d of %d processes answered within %s s", len(answers), others, timeout)
         finally:
             cluster.fetches.pop(fetch_id, None)
         for sockets in answers:
@@ -381,14 +402,12 @@ class ServerCore:
 
     # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
 
-    def _write_only_publisher(self) -> RedisPublisher | None:
+    def _write_only_publisher(self) -> backends.Publisher | None:
         url = self.options.get("message_queue")
         if url is None:
             return None
         if self._publisher is None:
-            from surge.queue.redis_pubsub import RedisPublisher  # redis is needed only with a queue
-
-            self._publisher = RedisPublisher(url, self.options["channel"])
+            self._publisher = backends.publisher(url, self.options["channel"])
         return self._publisher
 
     def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:

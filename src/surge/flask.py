@@ -42,6 +42,7 @@ from surge.runtime.server import HttpServer
 from surge.runtime.wsgi_bridge import EngineMiddleware
 
 if TYPE_CHECKING:
+    import socket
     from ssl import SSLContext
 
     from surge.test_client import SocketIOTestClient
@@ -87,12 +88,7 @@ class SocketIO:
             inner: Any = app.wsgi_app
             if isinstance(inner, EngineMiddleware):
                 inner = inner.app
-            app.wsgi_app = EngineMiddleware(inner, merged["path"], self._start_for_wsgi)  # type: ignore[method-assign]
-
-    def _start_for_wsgi(self) -> tuple[asyncio.AbstractEventLoop, EngineServer]:
-        loop = self.core.running_loop(websocket=False)
-        assert self.core.engine is not None
-        return loop, self.core.engine
+            app.wsgi_app = EngineMiddleware(inner, merged["path"], self.core.wsgi_bridge)  # type: ignore[method-assign]
 
     @property
     def exception_handlers(self) -> dict[str, Handler]:
@@ -353,8 +349,10 @@ class SocketIO:
         on_started: Callable[[HttpServer], None] | None = None,
         debugger: bool = False,
         ssl: SSLContext | None = None,
+        sockets: list[socket.socket] | None = None,
     ) -> None:
-        """Run the built-in server in this thread until :meth:`stop` or a signal (HTTPS and WSS with ``ssl``)."""
+        """Run the built-in server in this thread until :meth:`stop` or a signal (HTTPS and WSS with ``ssl``;
+        on listening ``sockets`` instead of ``host:port`` when given, as gunicorn's worker does)."""
         client_js = find_client_js(
             self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
         )
@@ -365,7 +363,7 @@ class SocketIO:
             from werkzeug.debug import DebuggedApplication
 
             wsgi_app = DebuggedApplication(wsgi_app, evalex=True)
-        self.core.serve(wsgi_app, host, port, client_js, on_started, ssl)
+        self.core.serve(wsgi_app, host, port, client_js, on_started, ssl, sockets)
 
     def asgi_app(self, other_asgi_app: Any = None) -> AsgiApp:
         """An ASGI application for uvicorn, hypercorn and the like (the slower path; see the docs).

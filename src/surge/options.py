@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from surge.engine.constants import Transport
+from surge.queue import backends
 
 log = logging.getLogger("surge")
 
@@ -58,8 +59,6 @@ IGNORED: dict[str, tuple[Any, str]] = {
     "websocket_ping_interval": (None, "the Engine.IO heartbeat covers WebSocket connections"),
 }
 
-MESSAGE_QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")
-
 
 def resolve(config: Mapping[str, Any], given: Mapping[str, Any], warn: bool = True) -> dict[str, Any]:
     """Defaults, then ``SOCKETIO_*`` config keys, then ``given``; checked (``warn``: log what is ignored)."""
@@ -85,10 +84,8 @@ def _check(options: dict[str, Any], warn: bool) -> None:
             "(Surge's own queue, which also understands Flask-SocketIO's messages)"
         )
     url = options["message_queue"]
-    if url is not None and not str(url).startswith(MESSAGE_QUEUE_SCHEMES):
-        raise ValueError(
-            f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(MESSAGE_QUEUE_SCHEMES)}"
-        )
+    if url is not None and not str(url).startswith(backends.SCHEMES):
+        raise ValueError(f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(backends.SCHEMES)}")
     for name in sorted(set(options) - set(DEFAULTS)):
         value = options.pop(name)
         if not warn:

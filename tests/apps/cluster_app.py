@@ -1,4 +1,4 @@
-"""One Surge process of a cluster sharing rooms through Redis (REDIS_URL, CHANNEL from the environment)."""
+"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, CHANNEL from the environment)."""
 
 import os
 
@@ -7,13 +7,18 @@ from flask import Flask, request
 from surge import SocketIO, call, emit, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app, message_queue=os.environ["REDIS_URL"], channel=os.environ["CHANNEL"], logger=True)
+socketio = SocketIO(app, message_queue=os.environ["QUEUE_URL"], channel=os.environ["CHANNEL"], logger=True)
 
 
 @socketio.on("join")
 def join(room):
     join_room(room)
     return request.sid
+
+
+@socketio.on("echo")
+def echo(*args):
+    return args
 
 
 @socketio.on("to_room")

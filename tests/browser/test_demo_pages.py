@@ -22,7 +22,7 @@ SHOTS = Path(os.environ.get("SURGE_SCREENSHOTS", TESTS.parent / "test-artifacts"
 
 def run_browser(**opts: Any) -> dict[str, Any]:
     chromium = shutil.which("chromium")
-    assert chromium, "Chromium is not installed (.ci/run installs Debian's chromium)"
+    assert chromium, "Chromium is not installed (make test installs Debian's chromium)"
     SHOTS.mkdir(parents=True, exist_ok=True)
     return run_peer("browser.js", {**opts, "shots": str(SHOTS), "chromium": chromium}, timeout=180)
 

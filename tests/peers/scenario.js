@@ -231,6 +231,29 @@ const scenarios = {
     return { sids, got, acks };
   },
 
+  // One client per URL of opts.urls (on WebSocket once upgraded, unless polling only): the first
+  // echoes with an ack, then broadcasts to a room every client joined.
+  async matrix() {
+    const clients = opts.urls.map((url) => connect(url, clientOpts));
+    await Promise.all(clients.map(onceConnected));
+    if (!opts.transports) {
+      await Promise.all(clients.map((c) => transportOf(c) === 'websocket' || new Promise((r) => c.io.engine.once('upgrade', r))));
+    }
+    const echo = await emitAck(clients[0], 'echo', 'hello', { n: 1 }, Buffer.from([1, 2]));
+    await Promise.all(clients.map((c) => emitAck(c, 'join', 'matrix')));
+    const got = clients.map(() => []);
+    const all = new Promise((resolve) => clients.forEach((c, i) => c.on('room_message', (d) => {
+      got[i].push(d);
+      if (got.every((g) => g.length)) resolve();
+    })));
+    clients[0].emit('to_room', 'matrix', { hello: 'all' });
+    await Promise.race([all, new Promise((r) => setTimeout(r, 3000))]);
+    await new Promise((r) => setTimeout(r, 200)); // a second copy would arrive by now
+    const transports = clients.map(transportOf);
+    clients.forEach((c) => c.disconnect());
+    return { echo, got, transports };
+  },
+
   async rooms() {
     const a = connect(opts.url, clientOpts);
     const b = connect(opts.url, clientOpts);

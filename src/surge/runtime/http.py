@@ -176,16 +176,24 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade as upgrade:
             request = self._request
             self._request = None
-            self.parser = None  # the connection speaks WebSocket from here on; the parser's memory goes
-            self._disarm()
             if request is not None and not self._too_large:
-                request.upgrade = True
-                self.server.upgrade(request, self, data[upgrade.args[0] :])
-            elif not self.closed:
-                self.respond_error(400, "Bad upgrade request")
+                self.upgrade(request, data[upgrade.args[0] :])
+            else:
+                self.parser = None
+                self._disarm()
+                if not self.closed:
+                    self.respond_error(400, "Bad upgrade request")
         except httptools.HttpParserError:
             if not self.closed:
                 self.respond_raw(build_response(400, [], b"Bad Request", keep_alive=False), close=True)
+
+    def upgrade(self, request: Request, rest: bytes = b"") -> None:
+        """Hand an ``Upgrade:`` request to the owner: one parsed here, or one a WSGI server read before giving
+        up its socket (surge.runtime.wsgi_bridge); ``rest`` is what followed it."""
+        self.parser = None  # the connection speaks WebSocket from here on; the parser's memory goes
+        self._disarm()
+        request.upgrade = True
+        self.server.upgrade(request, self, rest)
 
     # -- httptools callbacks ---------------------------------------------------
 

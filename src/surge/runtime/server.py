@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import threading
 import zlib
 from collections.abc import Callable
@@ -51,8 +52,10 @@ class HttpServer:
         max_write_buffer: int = 1024 * 1024,
         flow: FlowControl | None = None,
         ssl: SSLContext | None = None,
+        sockets: list[socket.socket] | None = None,
     ) -> None:
         self.loop = loop
+        self.sockets = sockets or []  # listening sockets made elsewhere (gunicorn's), instead of host:port
         self.ssl = ssl  # HTTPS and WSS on the same port when given (Python's ssl on the asyncio transport)
         self.scheme = "https" if ssl is not None else "http"
         self.engine = engine
@@ -74,7 +77,7 @@ class HttpServer:
         if client_js is not None:
             body = client_js.read_bytes()  # read once: the loop thread must not block on files
             self._client_js = (body, f'"{zlib.crc32(body):08x}"')
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
 
     def refused_connection(self, peer: tuple[str, int]) -> None:
         """Log (at most once a minute) that ``max_connections`` turned a client away."""
@@ -158,18 +161,33 @@ class HttpServer:
         proto.respond(request, 200, headers, body)
 
     async def start(self) -> None:
-        """Listen on host and port (port 0 picks a free one, then ``port`` tells which)."""
-        self._server = await self.loop.create_server(
-            lambda: HttpProtocol(self), self.host, self.port, backlog=2048, reuse_address=True, ssl=self.ssl
-        )
-        sockets = self._server.sockets
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        """Listen on host and port (port 0 picks a free one, then ``port`` tells which), or on ``sockets``."""
+
+        def factory() -> HttpProtocol:
+            return HttpProtocol(self)
+
+        loop = self.loop
+        if not self.sockets:
+            server = await loop.create_server(
+                factory, self.host, self.port, backlog=2048, reuse_address=True, ssl=self.ssl
+            )
+            self._servers = [server]
+            if server.sockets:
+                self.port = server.sockets[0].getsockname()[1]
+            return
+        for sock in self.sockets:
+            if sock.family == socket.AF_UNIX:
+                self._servers.append(await loop.create_unix_server(factory, sock=sock, backlog=2048, ssl=self.ssl))
+            else:
+                self._servers.append(await loop.create_server(factory, sock=sock, backlog=2048, ssl=self.ssl))
+        name = self.sockets[0].getsockname()
+        if isinstance(name, tuple):
+            self.host, self.port = str(name[0]), int(name[1])
 
     async def shutdown(self) -> None:
         """Stop accepting, close sessions with a disconnect, let requests finish."""
-        if self._server is not None:
-            self._server.close()
+        for listening in self._servers:
+            listening.close()
         self.engine.close_all()
         deadline = self.loop.time() + SHUTDOWN_GRACE
         while self.loop.time() < deadline and any(p.ws is None and p._busy for p in self.connections):

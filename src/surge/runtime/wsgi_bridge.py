@@ -5,35 +5,54 @@ Flask-SocketIO does: requests under the Engine.IO path are answered by Surge's
 engine, which runs on its own loop thread (started at the first such request);
 every other request goes to the app.  The WSGI thread hands the request to the
 loop and waits for the answer (a long poll holds its thread until there is
-something to send or the heartbeat is due).  Long-polling only: WSGI has no
-portable way to take over the connection for a WebSocket, so sessions served
-this way are offered no upgrade, and a WebSocket request gets 400 (with one
-WARNING saying how to get WebSocket).
+something to send or the heartbeat is due).
+
+WebSocket where the server gives up its socket (Werkzeug's ``werkzeug.socket``,
+gunicorn's ``gunicorn.socket``, as simple-websocket uses them): a duplicate of
+the socket goes to Surge's loop, which answers the handshake and runs the
+WebSocket like one of its own connections.  The WSGI thread waits until the
+connection ends (both servers shut a connection down once the app returns),
+then shuts the socket down itself, so what the server or a middleware such as
+Werkzeug's debugger writes afterwards never reaches the client.  Where there is
+no socket to take (other servers, or TLS terminated by the WSGI server),
+sessions are offered no upgrade, and a WebSocket request gets 400 with one
+WARNING saying how to get WebSocket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from surge.runtime.engine import BAD_REQUEST
+from surge.runtime.http import HttpProtocol
 from surge.runtime.request import Request
 
 if TYPE_CHECKING:
-    import asyncio
-
-    from surge.runtime.engine import EngineServer
+    from surge.runtime.server import HttpServer
     from surge.runtime.wsgi import WSGIApp
 
 log = logging.getLogger("surge")
+_adopting: set[asyncio.Task[None]] = set()
 
-Start = Callable[[], "tuple[asyncio.AbstractEventLoop, EngineServer]"]
+# Starts the core (offering upgrades or not); returns its loop and a server that listens nowhere.
+Start = Callable[[bool], "tuple[asyncio.AbstractEventLoop, HttpServer]"]
 NO_WEBSOCKET = (
-    "WebSocket is not available through this WSGI server: clients stay on long-polling. "
-    "Serve the app with socketio.run(app) or the surge command for WebSocket on the same port."
+    "WebSocket is not available through this WSGI server (it gives up no socket, or terminates TLS itself): "
+    "clients stay on long-polling. Serve the app with socketio.run(app), the surge command, gunicorn -k "
+    "surge.workers.SurgeWorker, or flask run / gunicorn without TLS for WebSocket on the same port."
+)
+
+ONE_AT_A_TIME = (
+    "This WSGI server runs one request at a time (wsgi.multithread is false): a waiting long-poll or an "
+    "open WebSocket holds it and every other request waits. Run gunicorn with --threads N (a thread per "
+    "client), or gunicorn -k surge.workers.SurgeWorker."
 )
 
 
@@ -45,16 +64,28 @@ class EngineMiddleware:
         self.path = "/" + path.strip("/") + "/"
         self.start = start
         self._warned = False
+        self._checked = False
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not (path.startswith(self.path) or path == self.path[:-1]):
             return self.app(environ, start_response)
-        loop, engine = self.start()
+        if not self._checked:
+            self._checked = True
+            if environ.get("wsgi.multithread") is False:
+                log.warning(ONE_AT_A_TIME)
+        sock = _socket(environ)
+        loop, http = self.start(sock is not None)
+        engine = http.engine
         request = _request(environ, engine.max_http_buffer_size)
         if request is None:
             return _answer(start_response, 413, [("Content-Type", "text/plain")], b"Payload Too Large")
         if (environ.get("HTTP_UPGRADE") or "").lower() == "websocket":
+            if sock is not None and engine.allow_upgrades:
+                _take_over(loop, http, sock, request, environ)
+                # For the server's access log: writing this fails on the shut socket, which the
+                # server takes for a client gone (Werkzeug, gunicorn: nothing else is logged).
+                return _answer(start_response, 101, [], b"")
             if not self._warned:
                 self._warned = True
                 log.warning(NO_WEBSOCKET)
@@ -66,6 +97,71 @@ class EngineMiddleware:
         if not answer.ready.wait(engine.ping_interval + engine.ping_timeout + 10):
             return _answer(start_response, 504, [("Content-Type", "text/plain")], b"Gateway Timeout")
         return _answer(start_response, answer.status, answer.headers, answer.body)
+
+
+def _socket(environ: dict[str, Any]) -> socket.socket | None:
+    """The client's socket, where the WSGI server gives it up and Surge can speak on it (not over TLS)."""
+    sock = environ.get("werkzeug.socket") or environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
+        return None
+    return sock
+
+
+def _take_over(
+    loop: asyncio.AbstractEventLoop,
+    http: HttpServer,
+    sock: socket.socket,
+    request: Request,
+    environ: dict[str, Any],
+) -> None:
+    """Run the WebSocket of ``request`` on Surge's loop; returns once it has ended, the socket shut down.
+
+    The client sends nothing before the handshake's answer, so the WSGI server
+    has read exactly the request and the socket holds only what comes after.
+    """
+    ended = threading.Event()
+    own = sock.dup()  # the loop closes its own descriptor; the WSGI server closes the other
+    own.setblocking(False)
+
+    async def adopt() -> None:
+        try:
+            _, proto = await loop.connect_accepted_socket(lambda: _TakenOver(http, environ, ended), own)
+        except OSError:
+            own.close()
+            ended.set()
+            return
+        if not proto.closed:
+            proto.upgrade(request)
+
+    def start_adopting() -> None:
+        task = loop.create_task(adopt())
+        _adopting.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_adopting.discard)
+
+    loop.call_soon_threadsafe(start_adopting)
+    ended.wait()
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _TakenOver(HttpProtocol):
+    """A connection taken over from a WSGI server: the session sees that server's environ."""
+
+    __slots__ = ("_ended", "_wsgi_environ")
+
+    def __init__(self, server: HttpServer, environ: dict[str, Any], ended: threading.Event) -> None:
+        super().__init__(server)
+        self._wsgi_environ = environ
+        self._ended = ended
+
+    def environ(self, request: Request) -> dict[str, Any]:
+        return self._wsgi_environ
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self._ended.set()
 
 
 class _Answer:

@@ -1,10 +1,14 @@
-"""Several Surge processes act as one through a real Redis, with official npm clients on different processes."""
+"""Several Surge processes act as one through a real Redis or RabbitMQ, with official npm clients on different processes.
+
+The tests taking ``queue_url`` run on both; the rest are about one transport.
+"""
 
 from __future__ import annotations
 
 import json
 import pickle
 import secrets
+import shutil
 import subprocess
 import threading
 import time
@@ -17,13 +21,13 @@ import pytest
 import redis
 
 from surge import SocketIO
-from tests.conftest import APPS, PEERS, RedisServer, ServerProcess
+from tests.conftest import APPS, PEERS, RedisServer, ServerProcess, machine_rabbitmq_url
 
 
 @contextmanager
 def cluster(url: str, count: int = 2) -> Iterator[tuple[list[ServerProcess], str]]:
     channel = "surge-test-" + secrets.token_hex(4)
-    servers = [ServerProcess(APPS / "cluster_app.py", {"REDIS_URL": url, "CHANNEL": channel}) for _ in range(count)]
+    servers = [ServerProcess(APPS / "cluster_app.py", {"QUEUE_URL": url, "CHANNEL": channel}) for _ in range(count)]
     try:
         time.sleep(0.5)  # let every process subscribe
         yield servers, channel
@@ -56,28 +60,28 @@ def run_cluster_clients(
     return result
 
 
-def test_room_broadcast_reaches_every_member_on_every_process_once(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_room_broadcast_reaches_every_member_on_every_process_once(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["room"])
     assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
 
 
-def test_private_message_to_a_client_of_another_process(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_private_message_to_a_client_of_another_process(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["dm"])
     sender = result["sids"][0]
     assert [g["dm"] for g in result["got"]] == [[], [{"from": sender, "data": "psst"}], []]
 
 
-def test_join_room_for_a_client_of_another_process(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_join_room_for_a_client_of_another_process(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["put"])
     assert [g["room_message"] for g in result["got"]] == [[], ["only b1"], []]
 
 
-def test_write_only_emitter_from_another_process(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, channel):
-        emitter = SocketIO(message_queue=redis_url, channel=channel)
+def test_write_only_emitter_from_another_process(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, channel):
+        emitter = SocketIO(message_queue=queue_url, channel=channel)
 
         def push(sids: list[str]) -> None:
             emitter.emit("notice", {"to": "room"}, to="room1")
@@ -87,12 +91,12 @@ def test_write_only_emitter_from_another_process(redis_url: str) -> None:
     assert [g["notice"] for g in result["got"]] == [[{"to": "room"}], [{"to": "room"}], [{"to": "room"}, {"to": "one"}]]
 
 
-def test_a_flask_socketio_emitter_reaches_surge_clients(redis_url: str) -> None:
+def test_a_flask_socketio_emitter_reaches_surge_clients(queue_url: str) -> None:
     """Flask-SocketIO's own write-only emitter (python-socketio's JSON messages) on Surge's channel."""
     import flask_socketio
 
-    with cluster(redis_url) as (servers, channel):
-        emitter = flask_socketio.SocketIO(message_queue=redis_url, channel=channel)
+    with cluster(queue_url) as (servers, channel):
+        emitter = flask_socketio.SocketIO(message_queue=queue_url, channel=channel)
 
         def push(sids: list[str]) -> None:
             emitter.emit("notice", {"to": "room"}, to="room1")
@@ -102,7 +106,12 @@ def test_a_flask_socketio_emitter_reaches_surge_clients(redis_url: str) -> None:
             emitter.close_room("room1")
             emitter.emit("notice", {"to": "closed room"}, to="room1")
 
-        result = run_cluster_clients([s.url for s in servers], [], push)
+        try:
+            result = run_cluster_clients([s.url for s in servers], [], push)
+        finally:
+            publisher = getattr(emitter.server.manager, "publisher_connection", None)
+            if publisher is not None:  # python-socketio's kombu connection is never closed by it
+                publisher.release()
         assert all("ignoring a message" not in server.output() for server in servers)
     assert [g["notice"] for g in result["got"]] == [
         [{"to": "room"}, {"to": "room but 1"}, {"bytes": {"type": "Buffer", "data": [0, 1]}}],
@@ -155,6 +164,20 @@ def test_garbage_and_pickles_on_the_channel_are_ignored_with_a_log_line(redis_ur
     assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
 
 
+def test_dropped_amqp_connections_lose_nothing() -> None:
+    """The broker closes every connection; the room emit made meanwhile reaches every member once."""
+    rabbitmqctl = shutil.which("rabbitmqctl")
+    assert rabbitmqctl, "rabbitmqctl comes with rabbitmq-server (make test installs it)"
+    with cluster(machine_rabbitmq_url()) as (servers, _):
+
+        def drop(sids: list[str]) -> None:
+            subprocess.run([rabbitmqctl, "close_all_connections", "surge test"], check=True, capture_output=True)
+
+        result = run_cluster_clients([s.url for s in servers], ["room"], drop, settle=4000)
+        assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
+        assert all("reconnected to the AMQP broker" in server.output() for server in servers)
+
+
 def test_redis_restart_loses_nothing_buffered() -> None:
     """Emits made while Redis is down reach the other process's clients once it is back (README promise)."""
     own = RedisServer()
@@ -176,27 +199,27 @@ def test_redis_restart_loses_nothing_buffered() -> None:
         own.stop()
 
 
-def test_ack_from_a_client_of_another_process(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_ack_from_a_client_of_another_process(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["ask"])
     # a (process 1) asked b1 (process 2); b1's ack reached the callback on process 1, which told a.
     assert result["got"][0]["answered"] == [["answer from 1", "from " + result["sids"][0]]]
 
 
-def test_call_a_client_of_another_process(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_call_a_client_of_another_process(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["call"])
     assert result["acks"]["call"] == ["answer from 2", "called"]  # call() returned both ack arguments
 
 
-def test_fetch_sockets_across_processes(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_fetch_sockets_across_processes(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["fetch"])
     assert result["acks"]["fetch"] == [sorted(result["sids"])]
 
 
-def test_sockets_join_and_disconnect_sockets_across_processes(redis_url: str) -> None:
-    with cluster(redis_url) as (servers, _):
+def test_sockets_join_and_disconnect_sockets_across_processes(queue_url: str) -> None:
+    with cluster(queue_url) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["move", "kick"])
     assert [g["room_message"] for g in result["got"]] == [["in room3"]] * 3
     assert [g["disconnect"] for g in result["got"]] == [["io server disconnect"]] * 3

@@ -1,0 +1,63 @@
+"""Which transport a ``message_queue`` URL means (queue layer): Redis pub/sub or AMQP.
+
+Each transport's library is imported only when a URL asks for it, with a clear
+error naming the package to install when it is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Protocol
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+AMQP_SCHEMES = ("amqp://", "amqps://")
+SCHEMES = REDIS_SCHEMES + AMQP_SCHEMES
+
+
+class PubSub(Protocol):
+    """A server's side of the queue, on its event loop."""
+
+    def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def publish(self, data: bytes) -> None: ...
+
+    async def subscribers(self) -> int | None:
+        """How many processes listen (this one included); None when the transport cannot tell."""
+
+
+class Publisher(Protocol):
+    """A write-only emitter's side: blocking."""
+
+    def publish(self, data: bytes) -> None: ...
+
+
+def pubsub(url: str, channel: str, on_message: Callable[[bytes], None]) -> PubSub:
+    transport: PubSub
+    if url.startswith(AMQP_SCHEMES):
+        transport = _module("surge.queue.amqp", "aio-pika", url).AmqpPubSub(url, channel, on_message)
+    else:
+        transport = _module("surge.queue.redis_pubsub", "redis", url).RedisPubSub(url, channel, on_message)
+    return transport
+
+
+def publisher(url: str, channel: str) -> Publisher:
+    transport: Publisher
+    if url.startswith(AMQP_SCHEMES):
+        transport = _module("surge.queue.amqp", "aio-pika", url).AmqpPublisher(url, channel)
+    else:
+        transport = _module("surge.queue.redis_pubsub", "redis", url).RedisPublisher(url, channel)
+    return transport
+
+
+def _module(name: str, package: str, url: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        extra = "amqp" if package == "aio-pika" else "redis"
+        raise ImportError(
+            f"message_queue={url.split('://')[0]}://... needs the {package} package: pip install 'surge[{extra}]'"
+        ) from exc

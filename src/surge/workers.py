@@ -1,0 +1,86 @@
+"""gunicorn's process management around Surge's own server: ``gunicorn -k surge.workers.SurgeWorker module:app``.
+
+Each worker process runs the built-in asyncio server (WebSocket and polling,
+the fast path of ``socketio.run``) on the sockets gunicorn listens on, TCP or
+unix, with gunicorn's TLS settings.  As uvicorn's ``UvicornWorker`` does: the
+master's SIGTERM (graceful stop, and ``HUP`` reloads, which stop old workers
+that way) closes every session with a disconnect and lets requests finish;
+SIGQUIT stops at once; the worker tells the master it is alive from the event
+loop, so a loop blocked for ``--timeout`` gets the worker restarted.
+
+``module:app`` names the Flask app set up with ``SocketIO(app)`` (or the
+``SocketIO`` object), as for the ``surge`` command.  A session lives in one
+worker: with ``-w`` above 1, long-polling needs every request of a session to
+reach the same worker, which gunicorn cannot promise, so run one worker per
+process (several processes share rooms through ``message_queue``) or clients on
+``transports=['websocket']``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+from gunicorn.arbiter import Arbiter
+from gunicorn.sock import ssl_context
+from gunicorn.workers.base import Worker
+
+from surge.cli import socketio_of
+from surge.runtime.server import HttpServer
+
+log = logging.getLogger("surge")
+
+MANY_WORKERS = (
+    "gunicorn runs %d SurgeWorker processes on one port: a long-polling session whose requests reach "
+    "another worker is refused. Run -w 1 per port, or clients with transports=['websocket']."
+)
+
+
+class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
+    """A gunicorn worker running Surge's asyncio server."""
+
+    def init_signals(self) -> None:
+        # SIGTERM and SIGINT are the loop's (a graceful stop, surge.runtime.server.serve);
+        # SIGQUIT and SIGABRT keep gunicorn's meaning (at once), SIGUSR1 reopens the log files.
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGABRT, self.handle_abort)
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
+        signal.siginterrupt(signal.SIGUSR1, False)
+
+    def run(self) -> None:
+        try:
+            socketio, app = socketio_of(self.wsgi)
+        except TypeError as exc:
+            self.log.error("SurgeWorker: %s", exc)
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)  # the master stops instead of restarting it forever
+        surge_log = logging.getLogger("surge")
+        if not surge_log.handlers:  # Surge's messages go where gunicorn's error log goes
+            surge_log.handlers = self.log.error_log.handlers
+            surge_log.setLevel(self.log.error_log.level)
+            surge_log.propagate = False
+        if self.cfg.workers > 1:
+            log.warning(MANY_WORKERS, self.cfg.workers)
+        if self.cfg.max_requests > 0:
+            log.warning("SurgeWorker does not restart after max_requests: its WebSockets outlive requests")
+        tls = ssl_context(self.cfg) if self.cfg.is_ssl else None
+
+        def started(server: HttpServer) -> None:
+            self.log.info("Surge serving %r on %s", getattr(app, "name", "app"), ", ".join(map(str, self.sockets)))
+            self._heartbeat(server.loop, socketio)
+
+        socketio.serve(app, "", 0, on_started=started, ssl=tls, sockets=[listener.sock for listener in self.sockets])
+
+    def _heartbeat(self, loop: asyncio.AbstractEventLoop, socketio: Any) -> None:
+        """Tell the master, from the loop, that this worker lives; stop when the master is gone."""
+        self.notify()
+        if os.getppid() != self.ppid:
+            self.log.info("Parent changed, shutting down: %s", self)
+            socketio.stop()
+            return
+        loop.call_later(self.timeout or 1.0, self._heartbeat, loop, socketio)
