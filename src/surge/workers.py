@@ -22,10 +22,8 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from typing import Any
 
-from gunicorn.arbiter import Arbiter
 from gunicorn.sock import ssl_context
 from gunicorn.workers.base import Worker
 
@@ -54,11 +52,7 @@ class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
         signal.siginterrupt(signal.SIGUSR1, False)
 
     def run(self) -> None:
-        try:
-            socketio, app = socketio_of(self.wsgi)
-        except TypeError as exc:
-            self.log.error("SurgeWorker: %s", exc)
-            sys.exit(Arbiter.WORKER_BOOT_ERROR)  # the master stops instead of restarting it forever
+        socketio, app = socketio_of(self.wsgi)  # gunicorn has checked that it is callable
         surge_log = logging.getLogger("surge")
         if not surge_log.handlers:  # Surge's messages go where gunicorn's error log goes
             surge_log.handlers = self.log.error_log.handlers

@@ -1,0 +1,75 @@
+"""gunicorn -k surge.workers.SurgeWorker: binds, reloads and stops as gunicorn's own workers do."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from tests.conftest import APPS, ServerProcess, run_node
+
+GUNICORN = """
+import os, sys
+from gunicorn.app.wsgiapp import run
+sys.argv = ["gunicorn", "-k", "surge.workers.SurgeWorker", "--chdir", {folder!r}, "-b", "127.0.0.1:" + os.environ["PORT"],
+            *{extra!r}, {app!r}]
+run()
+"""
+
+
+def serve(tmp: Path, extra: list[str], app: str = "echo_app:app") -> ServerProcess:
+    script = tmp / "serve.py"
+    script.write_text(GUNICORN.format(folder=str(APPS), extra=extra, app=app))
+    return ServerProcess(script)
+
+
+class UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path) -> None:
+        super().__init__("localhost", timeout=5)
+        self.path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(self.path)
+
+
+def wait_for(condition: str, server: ServerProcess, count: int = 1) -> None:
+    deadline = time.monotonic() + 10
+    while server.output().count(condition) < count:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.05)
+
+
+def test_tcp_and_unix_binds_serve_socketio_and_the_routes(tmp_path: Path) -> None:
+    path = tmp_path / "surge.sock"
+    server = serve(tmp_path, ["-b", f"unix:{path}"])
+    try:
+        wait_for("Surge serving", server)
+        assert run_node("echo", server.url, 4, ["websocket"])["results"] == [True] * 12
+        for target, expected in (("/socket.io/?EIO=4&transport=polling", b'0{"sid":'), ("/", b"surge test app")):
+            connection = UnixConnection(path)
+            try:
+                connection.request("GET", target)
+                assert connection.getresponse().read().startswith(expected)
+            finally:
+                connection.close()
+    finally:
+        server.stop()
+
+
+def test_hup_replaces_the_worker_and_term_stops_gracefully(tmp_path: Path) -> None:
+    server = serve(tmp_path, [])
+    try:
+        wait_for("Surge serving", server)
+        os.kill(server.proc.pid, signal.SIGHUP)  # the master: a new worker, the old one stopped gracefully
+        wait_for("Surge serving", server, 2)
+        wait_for("Worker exiting", server)
+        assert run_node("echo", server.url, 4)["results"] == [True] * 12
+        os.kill(server.proc.pid, signal.SIGTERM)
+        assert server.proc.wait(15) == 0
+        assert "Traceback" not in server.output()
+    finally:
+        server.stop()
