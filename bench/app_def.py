@@ -2,6 +2,7 @@
 
 Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
+With RECOVERY=1 it runs with connection state recovery on (every event logged, with its offset).
 """
 
 import logging
@@ -12,7 +13,7 @@ from flask import Flask
 from surge import SocketIO, emit, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app)
+socketio = SocketIO(app, connection_state_recovery=os.environ.get("RECOVERY") == "1")
 logging.getLogger("surge").setLevel(logging.ERROR)
 
 

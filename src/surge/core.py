@@ -40,6 +40,7 @@ from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WSGIApp, WsgiRunner
 from surge.server.cluster import Cluster, target_tuple
 from surge.server.core import SioServer
+from surge.server.recovery import Recovery
 
 if TYPE_CHECKING:
     import socket
@@ -132,6 +133,7 @@ class ServerCore:
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
             dumps, loads = _json_functions(opts["json"], self.app)
+        recovery_options = options_module.recovery(opts["connection_state_recovery"])
         self.sio = SioServer(
             self.dispatcher,
             max_attachments=opts["max_attachments"],
@@ -139,6 +141,7 @@ class ServerCore:
             dumps=dumps,
             loads=loads,
             trace=bool(opts["logger"]),
+            recovery=Recovery(loop.time, **recovery_options) if recovery_options else None,
         )
         if opts["message_queue"]:
             self.queue = backends.pubsub(opts["message_queue"], opts["channel"], self._queue_received)

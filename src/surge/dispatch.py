@@ -183,7 +183,8 @@ class Dispatcher:
         return self.table.has_namespace(namespace)
 
     def handle_connect(self, socket: SioSocket, auth: Any) -> None:
-        socket.state = SocketState()
+        if socket.state is None:  # a recovered socket keeps its state (Flask session, ...)
+            socket.state = SocketState()
         socket.state.activity = self.core.activities.get(socket.eio_sid)
         target = self.table.find(socket.namespace, "connect")
         if target is None:

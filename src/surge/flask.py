@@ -167,6 +167,14 @@ class SocketIO:
             self._facade = ServerFacade(self.core)
         return self._facade
 
+    @property
+    def recovered(self) -> bool:
+        """Whether the client of the handler running now came back by connection state recovery
+        (``connection_state_recovery=``): same sid and rooms, the events it missed replayed."""
+        sio = self.core.sio
+        socket = sio.sockets.get(getattr(flask.request, "sid", "")) if sio is not None else None
+        return socket is not None and socket.recovered
+
     # -- the public API ---------------------------------------------------------------------------
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> None:

@@ -44,6 +44,14 @@ DEFAULTS: dict[str, Any] = {
     "max_connections": None,
     "max_write_buffer": 1024 * 1024,
     "request_timeout": 10.0,
+    "connection_state_recovery": False,
+}
+
+# connection_state_recovery=True, or a dict overriding some of these (surge.server.recovery).
+RECOVERY_DEFAULTS: dict[str, Any] = {
+    "max_disconnection_duration": 120.0,  # seconds
+    "max_buffer_size": 16 * 1024 * 1024,  # bytes of events kept for clients that are away
+    "skip_connect_handler": True,  # a recovered client is not seen by the connect handler again
 }
 
 ALIASES = {"resource": "path"}
@@ -83,6 +91,7 @@ def _check(options: dict[str, Any], warn: bool) -> None:
             "client_manager= is not supported: pass message_queue='redis://...' instead "
             "(Surge's own queue, which also understands Flask-SocketIO's messages)"
         )
+    recovery(options["connection_state_recovery"])  # a bad value fails now, not at the first client
     url = options["message_queue"]
     if url is not None and not str(url).startswith(backends.SCHEMES):
         raise ValueError(f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(backends.SCHEMES)}")
@@ -96,6 +105,23 @@ def _check(options: dict[str, Any], warn: bool) -> None:
                 log.warning("SocketIO option %s=%r is ignored: %s", name, value, why)
         else:
             log.warning("SocketIO option %s=%r is not known to Surge and is ignored", name, value)
+
+
+def recovery(value: Any) -> dict[str, Any] | None:
+    """``connection_state_recovery`` as the keyword arguments of :class:`~surge.server.recovery.Recovery`."""
+    if not value:
+        return None
+    if value is True:
+        return dict(RECOVERY_DEFAULTS)
+    if not isinstance(value, dict):
+        raise ValueError(f"connection_state_recovery={value!r}: pass True or a dict of {', '.join(RECOVERY_DEFAULTS)}")
+    unknown = set(value) - set(RECOVERY_DEFAULTS)
+    if unknown:
+        raise ValueError(
+            f"connection_state_recovery: unknown option(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(RECOVERY_DEFAULTS)}"
+        )
+    return {**RECOVERY_DEFAULTS, **value}
 
 
 def tls_context(certfile: Any = None, keyfile: Any = None, ssl_context: Any = None) -> ssl.SSLContext | None:

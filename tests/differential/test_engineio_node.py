@@ -13,7 +13,6 @@ import http.client
 import json
 import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,32 +22,16 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import APPS, PEERS, ServerProcess
+from tests.conftest import APPS, ServerProcess
+from tests.differential.node import NodeServer
 
 PING_INTERVAL, PING_TIMEOUT, ALLOWED = 0.3, 0.25, "http://allowed.example"
 
 
-class NodeServer:
-    """tests/peers/node_server.js in a process of its own."""
-
-    def __init__(self) -> None:
-        opts = {"pingInterval": PING_INTERVAL * 1000, "pingTimeout": PING_TIMEOUT * 1000, "origin": [ALLOWED]}
-        self.proc = subprocess.Popen(
-            ["node", str(PEERS / "node_server.js"), json.dumps(opts)], stdout=subprocess.PIPE, cwd=PEERS
-        )
-        assert self.proc.stdout is not None
-        self.port = json.loads(self.proc.stdout.readline())["port"]
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(5)
-        assert self.proc.stdout is not None
-        self.proc.stdout.close()
-
-
 @pytest.fixture(scope="module")
 def ports() -> Iterator[dict[str, int]]:
-    node = NodeServer()
+    opts = {"pingInterval": PING_INTERVAL * 1000, "pingTimeout": PING_TIMEOUT * 1000, "origin": [ALLOWED]}
+    node = NodeServer("node_server.js", opts)
     surge = ServerProcess(
         APPS / "echo_app.py",
         {"PING_INTERVAL": str(PING_INTERVAL), "PING_TIMEOUT": str(PING_TIMEOUT), "CORS_ORIGIN": ALLOWED},

@@ -254,6 +254,46 @@ const scenarios = {
     return { echo, got, transports };
   },
 
+  // Connection state recovery: the connection is cut under the client (its engine closed) while
+  // the server has events for it in flight; the client reconnects opts.away ms later by itself.
+  async recovery() {
+    const away = opts.away || 500;
+    const socket = connect(opts.url, { ...clientOpts, reconnection: true, reconnectionDelay: away, reconnectionDelayMax: away, randomizationFactor: 0 });
+    await onceConnected(socket);
+    const got = [];
+    socket.onAny((...args) => got.push(args));
+    const firstId = socket.id;
+    await emitAck(socket, 'join', 'r1');
+    if (opts.before) await emitAck(socket, 'ping_me');
+    await emitAck(socket, 'push_later', (opts.delay || 200) / 1000);
+    const reconnected = new Promise((resolve) => socket.once('connect', resolve));
+    if (opts.cutByTest) {
+      // The test cuts the connection itself (a proxy that drops it without the server knowing).
+      process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+    } else {
+      socket.io.engine.close();
+    }
+    await reconnected;
+    const { id, recovered } = socket;
+    const whoami = (await emitAck(socket, 'whoami'))[0];
+    await emitAck(socket, 'push_now');
+    await new Promise((r) => setTimeout(r, 300));
+    socket.disconnect();
+    return { firstId, id, recovered, whoami, got };
+  },
+
+  // Emit opts.event (with an ack), then report the arguments of every opts.listen event within 300 ms.
+  async listen() {
+    const socket = connect(opts.url, clientOpts);
+    await onceConnected(socket);
+    const got = [];
+    socket.on(opts.listen, (...args) => got.push(args));
+    const ack = await emitAck(socket, opts.event);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.disconnect();
+    return { ack, got };
+  },
+
   async rooms() {
     const a = connect(opts.url, clientOpts);
     const b = connect(opts.url, clientOpts);

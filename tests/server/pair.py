@@ -13,6 +13,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.server.core import SioServer, SioSocket
+from surge.server.recovery import Recovery
 
 
 class Conn:
@@ -88,9 +89,11 @@ class Recorder:
         self.calls.append(("disconnect", socket.sid, reason))
 
 
-def make_server(namespaces: tuple[str, ...] = ("/", "/chat")) -> tuple[SioServer, Recorder]:
+def make_server(
+    namespaces: tuple[str, ...] = ("/", "/chat"), recovery: Recovery | None = None
+) -> tuple[SioServer, Recorder]:
     handlers = Recorder(namespaces)
-    server = SioServer(handlers)
+    server = SioServer(handlers, recovery=recovery)
     handlers.server = server
     return server, handlers
 

@@ -21,6 +21,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.server.recovery import Recovery, Restored
 from surge.server.rooms import Rooms
 
 if TYPE_CHECKING:
@@ -49,7 +50,22 @@ class Handlers(Protocol):
 class SioSocket:
     """One client's connection to one namespace."""
 
-    __slots__ = ("_ack_ids", "acks", "client", "connected", "namespace", "pending", "rooms", "sid", "state")
+    __slots__ = (
+        "_ack_ids",
+        "acks",
+        "client",
+        "connect_seq",
+        "connected",
+        "missed",
+        "namespace",
+        "pending",
+        "pid",
+        "recovered",
+        "rooms",
+        "sent_seq",
+        "sid",
+        "state",
+    )
 
     def __init__(self, sid: str, namespace: str, client: SioClient) -> None:
         self.sid = sid
@@ -61,6 +77,12 @@ class SioSocket:
         self.acks: dict[int, AckCallback] = {}
         self._ack_ids = itertools.count()
         self.state: Any = None  # the front's per-socket data (Flask session, ...)
+        # Connection state recovery (when on, for protocol v5 clients): see surge.server.recovery.
+        self.pid: str | None = None
+        self.recovered = False
+        self.connect_seq = 0
+        self.sent_seq: int | None = None
+        self.missed: tuple[Outgoing, ...] = ()  # a recovered socket's missed events, sent before its CONNECT reply
 
     @property
     def environ(self) -> dict[str, Any]:
@@ -110,8 +132,11 @@ class SioServer:
         dumps: Callable[[Any], str] = jsoncodec.dumps,
         loads: Callable[[str], Any] = jsoncodec.loads,
         trace: bool = False,
+        recovery: Recovery | None = None,
     ) -> None:
         self.handlers = handlers
+        self.recovery = recovery
+        self.live_pids: dict[str, SioSocket] = {}  # pid -> connected socket (connection state recovery)
         self.max_attachments = max_attachments
         self.always_connect = always_connect
         self.dumps = dumps
@@ -172,8 +197,9 @@ class SioServer:
 
     def engine_closed(self, conn: EngineConnection, reason: str) -> None:
         client: SioClient = conn.app_state
+        lost = reason != Reason.SERVER_DISCONNECT  # its client may come back (connection state recovery)
         for socket in list(client.sockets.values()):
-            self._remove(socket, reason)
+            self._remove(socket, reason, lost)
 
     # -- connect ----------------------------------------------------------------------
 
@@ -184,17 +210,58 @@ class SioServer:
                 SioPacket(SioType.CONNECT_ERROR, namespace, self._error_data(client, {"message": "Invalid namespace"})),
             )
             return
-        sid = secrets.token_urlsafe(15)
-        socket = SioSocket(sid, namespace, client)
+        recovery = self.recovery
+        restored = None
+        if recovery is not None and client.version == 4 and isinstance(auth, dict) and isinstance(auth.get("pid"), str):
+            restored = self._recover(client, auth["pid"], auth.get("offset"), namespace)
+        socket = SioSocket(restored.session.sid if restored else secrets.token_urlsafe(15), namespace, client)
         client.sockets[namespace] = socket
-        self.sockets[sid] = socket
+        self.sockets[socket.sid] = socket
         rooms = self.namespaces.get(namespace)
         if rooms is None:
             rooms = self.namespaces[namespace] = Rooms()
         rooms.add(socket)
+        if recovery is not None and client.version == 4:
+            socket.pid = recovery.new_pid()
+            socket.connect_seq = recovery.seq
+            if restored is not None:
+                self._restore(socket, restored, rooms)
+            self.live_pids[socket.pid] = socket
+            if restored is not None and recovery.skip_connect_handler:
+                self.accept(socket)
+                return
         if self.always_connect:
             self._send_connected(socket)
         self.handlers.handle_connect(socket, auth)
+
+    def _recover(self, client: SioClient, pid: str, offset: Any, namespace: str) -> Restored | None:
+        """The session a reconnecting client names, if it can be recovered.
+
+        A client may come back before its old connection is known to be dead (a
+        WebSocket whose TCP connection vanished waits for the heartbeat): that
+        socket is taken as lost now, and the old connection closed.
+        """
+        assert self.recovery is not None
+        old = self.live_pids.get(pid)
+        if old is not None and old.client is not client and old.namespace == namespace:
+            self._remove(old, Reason.TRANSPORT_CLOSE, lost=True)
+            if not old.client.sockets:
+                old.client.conn.close(Reason.TRANSPORT_CLOSE)
+        return self.recovery.restore(pid, offset, namespace)
+
+    def _restore(self, socket: SioSocket, restored: Restored, rooms: Rooms[SioSocket]) -> None:
+        """The recovered socket takes its session's place: pid, rooms, state and the events it missed."""
+        session = restored.session
+        socket.pid = session.pid
+        socket.recovered = True
+        socket.state = session.state
+        socket.connect_seq = session.connect_seq
+        socket.sent_seq = restored.missed[-1].seq if restored.missed else session.sent_seq
+        for room in session.rooms:
+            rooms.join(socket, room)
+        socket.missed = tuple(Outgoing(entry.text, list(entry.attachments)) for entry in restored.missed)
+        if self.trace:
+            log.info("%s: recovered with %d missed event(s) [%s]", socket.sid, len(socket.missed), socket.namespace)
 
     def accept(self, socket: SioSocket) -> None:
         """The connect handler accepted ``socket``: reply CONNECT, then what it emitted."""
@@ -206,11 +273,15 @@ class SioServer:
     def _send_connected(self, socket: SioSocket) -> None:
         if self.trace:
             log.info("%s: connected to %s (Engine.IO session %s)", socket.sid, socket.namespace, socket.eio_sid)
-        data = {"sid": socket.sid} if socket.client.version == 4 else None
+        data: dict[str, str] | None = None
+        if socket.client.version == 4:
+            data = {"sid": socket.sid} if socket.pid is None else {"sid": socket.sid, "pid": socket.pid}
         reply = self._outgoing(SioPacket(SioType.CONNECT, socket.namespace, data))
         socket.connected = True
         pending, socket.pending = socket.pending, []
-        socket.client.conn.send_batch([reply, *pending])
+        missed, socket.missed = socket.missed, ()
+        # As Node's socket.io: the missed events come first; the client hands them over before "connect".
+        socket.client.conn.send_batch([*missed, reply, *pending])
 
     def refuse(self, socket: SioSocket, error: dict[str, Any]) -> None:
         """The connect handler refused ``socket``: CONNECT_ERROR with ``error``."""
@@ -246,14 +317,26 @@ class SioServer:
         if not socket.client.sockets:
             socket.client.conn.close(Reason.SERVER_DISCONNECT)
 
-    def _remove(self, socket: SioSocket, reason: str) -> None:
+    def _remove(self, socket: SioSocket, reason: str, lost: bool = False) -> None:
         was_connected = socket.connected
+        if lost and self.recovery is not None and socket.pid is not None and was_connected:
+            self.recovery.persist(
+                socket.pid,
+                socket.sid,
+                socket.namespace,
+                self.namespaces[socket.namespace].rooms_of(socket),
+                socket.state,
+                socket.connect_seq,
+                socket.sent_seq,
+            )
         self._forget(socket)
         if was_connected:
             self.handlers.handle_disconnect(socket, reason)
 
     def _forget(self, socket: SioSocket) -> None:
         socket.connected = False
+        if socket.pid is not None and self.live_pids.get(socket.pid) is socket:
+            del self.live_pids[socket.pid]
         socket.client.sockets.pop(socket.namespace, None)
         self.sockets.pop(socket.sid, None)
         rooms = self.namespaces.get(socket.namespace)
@@ -320,8 +403,27 @@ class SioServer:
         self, message: Outgoing, namespace: str, to: str | Iterable[str] | None = None, skip_sids: Iterable[str] = ()
     ) -> None:
         """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
+        if self.recovery is not None and message.text.endswith("]"):  # an event: its arguments end it
+            self._deliver_recoverable(message, namespace, to, skip_sids)
+            return
         for socket in self.targets(namespace, to, skip_sids):
             socket.send(message)
+
+    def _deliver_recoverable(
+        self, message: Outgoing, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]
+    ) -> None:
+        """Log the event, then send it with its offset (protocol v4 clients, which cannot recover: without)."""
+        assert self.recovery is not None
+        skip = tuple(skip_sids)
+        targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
+        seq, text = self.recovery.record(message.text, message.attachments, namespace, targets, skip)
+        marked = Outgoing(text, message.attachments)
+        for socket in self.targets(namespace, to, skip):
+            if socket.pid is None:
+                socket.send(message)
+            else:
+                socket.sent_seq = seq
+                socket.send(marked)
 
     def targets(self, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]) -> list[SioSocket]:
         rooms = self.namespaces.get(namespace)

@@ -1,0 +1,80 @@
+"""An app with connection state recovery (tests/integration/test_recovery.py).
+
+RECOVERY_WINDOW (seconds) and SKIP_CONNECT ("0": the connect handler sees recovered clients too)
+come from the environment, with PORT.
+"""
+
+import os
+
+from flask import Flask, jsonify, request
+
+from surge import SocketIO, emit, join_room
+
+app = Flask(__name__)
+socketio = SocketIO(
+    app,
+    connection_state_recovery={
+        "max_disconnection_duration": float(os.environ.get("RECOVERY_WINDOW", "60")),
+        "skip_connect_handler": os.environ.get("SKIP_CONNECT", "1") == "1",
+    },
+)
+connects: list[dict] = []
+
+
+@app.route("/_connects")
+def get_connects():
+    return jsonify(connects)
+
+
+@socketio.on("connect")
+def on_connect(auth):
+    connects.append({"sid": request.sid, "recovered": socketio.recovered})
+
+
+@socketio.on("echo")
+def echo(*args):
+    return args
+
+
+@socketio.on("join")
+def join(room):
+    join_room(room)
+    return room
+
+
+@socketio.on("ping_me")
+def ping_me():
+    emit("before", "the drop")
+    return True
+
+
+@socketio.on("push_later")
+def push_later(delay):
+    """While the client is away: an emit to its sid, to its room, to everyone, and one that skips it."""
+    sid = request.sid
+
+    def push():
+        socketio.sleep(delay)
+        socketio.emit("missed", "to sid", to=sid)
+        socketio.emit("missed", "to room", to="r1")
+        socketio.emit("missed", "to all")
+        socketio.emit("missed", "to the room but it", to="r1", skip_sid=sid)
+        socketio.emit("missed", "to another room", to="r2")
+
+    socketio.start_background_task(push)
+    return True
+
+
+@socketio.on("whoami")
+def whoami():
+    return {"sid": request.sid, "recovered": socketio.recovered}
+
+
+@socketio.on("push_now")
+def push_now():
+    emit("now", "after the reconnect", to="r1")
+    return True
+
+
+if __name__ == "__main__":
+    socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]))

@@ -1,0 +1,140 @@
+"""Connection state recovery with the official clients: the window, the connect handler, old clients.
+
+The session itself is compared with Node's in tests/differential/test_recovery_node.py.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+
+from tests.conftest import APPS, PEERS, ServerProcess, run_node
+
+
+def test_a_client_away_longer_than_the_window_gets_a_fresh_session() -> None:
+    server = ServerProcess(APPS / "recovery_app.py", {"RECOVERY_WINDOW": "0.5"})
+    try:
+        result = run_node("recovery", server.url, 4, ["websocket"], before=True, away=1500)
+        assert result["recovered"] is False
+        assert result["id"] != result["firstId"]
+        # Its rooms went with its session: nothing of the gap, nor of room r1 after it.
+        assert [args[0] for args in result["got"]] == ["before"]
+    finally:
+        server.stop()
+
+
+def test_the_connect_handler_sees_recovered_clients_when_asked_to() -> None:
+    server = ServerProcess(APPS / "recovery_app.py", {"SKIP_CONNECT": "0"})
+    try:
+        result = run_node("recovery", server.url, 4, ["polling"], before=True)
+        assert result["recovered"] is True
+        assert server.get_json("/_connects") == [
+            {"sid": result["firstId"], "recovered": False},
+            {"sid": result["firstId"], "recovered": True},
+        ]
+    finally:
+        server.stop()
+
+
+def test_skipped_by_default() -> None:
+    server = ServerProcess(APPS / "recovery_app.py")
+    try:
+        result = run_node("recovery", server.url, 4, ["websocket"], before=True)
+        assert result["recovered"] is True
+        assert server.get_json("/_connects") == [{"sid": result["firstId"], "recovered": False}]
+    finally:
+        server.stop()
+
+
+def test_old_clients_get_no_offsets_and_work_as_before() -> None:
+    server = ServerProcess(APPS / "recovery_app.py")
+    try:
+        for version in (2, 1):
+            assert run_node("echo", server.url, version, ["websocket"])["results"] == [True] * 12
+            result = run_node("listen", server.url, version, ["websocket"], event="ping_me", listen="before")
+            assert result == {"ack": [True], "got": [["the drop"]]}  # protocol v4 clients cannot recover
+        result = run_node("listen", server.url, 4, ["websocket"], event="ping_me", listen="before")
+        assert result["got"][0][0] == "the drop" and isinstance(result["got"][0][1], str)  # v5: the offset
+    finally:
+        server.stop()
+
+
+class SilentDropProxy:
+    """A TCP proxy that can drop its clients' connections while the server's stay open and silent,
+    as when a phone changes cell: the server learns nothing until its heartbeat gives up."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pairs: list[tuple[socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.pairs.append((client, upstream))
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def drop_clients(self) -> None:
+        """Close every client side; the server sides stay open, and nothing more reaches them."""
+        pairs, self.pairs = self.pairs, []
+        self.silenced = [upstream for _, upstream in pairs]  # kept open
+        for client, upstream in pairs:
+            client.shutdown(socket.SHUT_RDWR)  # the client sees its connection end (and its pump wakes)
+            client.close()
+            upstream.shutdown(socket.SHUT_RD)  # the other pump stops reading; the server sees no FIN
+
+    def close(self) -> None:
+        self.listener.close()
+        for client, upstream in self.pairs:
+            client.close()
+            upstream.close()
+        for upstream in getattr(self, "silenced", []):
+            upstream.close()
+
+
+def test_a_client_back_before_the_server_knows_its_connection_died_takes_its_session_over() -> None:
+    server = ServerProcess(APPS / "recovery_app.py")
+    proxy = SilentDropProxy(server.port)
+    opts = {"scenario": "recovery", "version": 4, "url": f"http://127.0.0.1:{proxy.port}", "transports": ["websocket"]}
+    node = subprocess.Popen(
+        ["node", str(PEERS / "scenario.js"), json.dumps({**opts, "before": True, "cutByTest": True})],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PEERS,
+    )
+    try:
+        assert node.stdout is not None
+        assert json.loads(node.stdout.readline()) == {"ready": True}
+        proxy.drop_clients()
+        out, _ = node.communicate(timeout=20)
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["recovered"] is True, result
+        assert result["id"] == result["firstId"]
+        assert [args[:2] for args in result["got"]] == [
+            ["before", "the drop"],
+            ["missed", "to sid"],
+            ["missed", "to room"],
+            ["missed", "to all"],
+            ["now", "after the reconnect"],
+        ]
+    finally:
+        node.kill()
+        proxy.close()
+        server.stop()
