@@ -1,11 +1,14 @@
 """One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, CHANNEL from the environment)."""
 
+import logging
 import os
 
 from flask import Flask, request
 
 from surge import SocketIO, call, emit, join_room
 
+# Each line with its time (seconds since the epoch): tests compare it with when clients got messages.
+logging.basicConfig(level=logging.INFO, format="%(created).3f %(name)s %(levelname)s %(message)s")
 app = Flask(__name__)
 socketio = SocketIO(app, message_queue=os.environ["QUEUE_URL"], channel=os.environ["CHANNEL"], logger=True)
 

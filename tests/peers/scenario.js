@@ -212,11 +212,13 @@ const scenarios = {
     const sids = [];
     for (const c of clients) sids.push((await emitAck(c, 'join', 'room1'))[0]);
     const got = clients.map(() => ({ room_message: [], dm: [], notice: [], answered: [], disconnect: [] }));
-    clients.forEach((c, i) => ['room_message', 'dm', 'notice', 'answered', 'disconnect'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(d))));
+    const stamp = (d) => (opts.stamp ? [d, Date.now()] : d); // with the arrival time (ms since the epoch)
+    clients.forEach((c, i) => ['room_message', 'dm', 'notice', 'answered', 'disconnect'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(stamp(d)))));
     clients.forEach((c, i) => c.on('question', (q, cb) => cb('answer from ' + i, q)));
     const acks = {};
     process.stdout.write(JSON.stringify({ ready: sids }) + '\n');
     await new Promise((resolve) => process.stdin.once('data', resolve));
+    acks.go = Date.now();
     const [a, b1] = clients;
     if (opts.steps.includes('room')) a.emit('to_room', 'room1', { hello: 'cluster' });
     if (opts.steps.includes('dm')) a.emit('dm', sids[1], 'psst');

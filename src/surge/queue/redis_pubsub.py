@@ -4,10 +4,13 @@
 channel, one publishes in order.  When Redis goes away both reconnect with
 backoff and log it.  Messages published meanwhile wait in a buffer for up to
 ``buffer_seconds`` (default 30 s; at most ``buffer_limit`` messages); older
-ones are dropped with an error log, never silently.  Once Redis answers again
-the buffer is published after ``BACKOFF_MAX`` seconds: Redis keeps no message
-for a subscriber that is not connected, and by then every process's listener,
-retrying at least that often, has subscribed again.
+ones are dropped with an error log, never silently.  Redis keeps no message for
+a subscriber that is not connected, so once Redis answers again the buffer waits
+until as many processes listen as did before the outage (``PUBSUB NUMSUB``,
+counted every ``LISTENERS_REFRESH`` seconds while all is well), and at most
+``BACKOFF_MAX`` seconds: every listener retries at least that often.  A
+connection that went stale while Redis restarted costs nothing: redis-py
+reconnects it on the next command.
 
 :class:`RedisPublisher` is the blocking publisher of a write-only emitter
 (``SocketIO(message_queue=...)`` without an app, e.g. in a Celery worker): it
@@ -29,6 +32,7 @@ log = logging.getLogger("surge.queue")
 
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
+LISTENERS_REFRESH = 10.0
 
 
 class RedisPubSub:
@@ -52,10 +56,15 @@ class RedisPubSub:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.subscribed = asyncio.Event()
+        self.listeners = 1  # processes known to listen on the channel before an outage
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._listen()), loop.create_task(self._publish())]
+        self._tasks = [
+            loop.create_task(self._listen()),
+            loop.create_task(self._publish()),
+            loop.create_task(self._count_listeners()),
+        ]
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -93,12 +102,13 @@ class RedisPubSub:
                     try:
                         if backoff > BACKOFF_FIRST:  # recovering from an outage
                             await client.ping()
+                            back = await self._wait_for_listeners(client)
                             log.warning(
-                                "Redis is back; publishing %d buffered message(s) in %.0f s",
+                                "Redis is back; publishing %d buffered message(s) (%d of %d listener(s) back)",
                                 len(self._pending),
-                                BACKOFF_MAX,
+                                back,
+                                self.listeners,
                             )
-                            await asyncio.sleep(BACKOFF_MAX)
                             backoff = BACKOFF_FIRST
                         await client.publish(self.channel, data)
                     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -113,6 +123,34 @@ class RedisPubSub:
                         backoff = min(backoff * 2, BACKOFF_MAX)
                         continue
                     self._pending.popleft()
+        finally:
+            await client.aclose()
+
+    async def _wait_for_listeners(self, client: aioredis.Redis) -> int:
+        """Wait (at most BACKOFF_MAX) until the listeners known before the outage have subscribed again."""
+        deadline = time.monotonic() + BACKOFF_MAX
+        while True:
+            counts = await client.pubsub_numsub(self.channel)
+            back = int(counts[0][1]) if counts else 0
+            if back >= self.listeners or time.monotonic() >= deadline:
+                return back
+            await asyncio.sleep(0.05)
+
+    async def _count_listeners(self) -> None:
+        """Keep ``listeners`` current while Redis answers (the outage's count is the one before it)."""
+        client = aioredis.Redis.from_url(self.url)
+        pause = 0.25  # soon after the start too, when the other processes are subscribing
+        try:
+            await self.subscribed.wait()
+            while True:
+                try:
+                    counts = await client.pubsub_numsub(self.channel)
+                    if counts and self.subscribed.is_set():
+                        self.listeners = max(1, int(counts[0][1]))
+                except (redis.ConnectionError, redis.TimeoutError, OSError):
+                    pass
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LISTENERS_REFRESH)
         finally:
             await client.aclose()
 
