@@ -2,7 +2,8 @@
 
 Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
-With REDIS_URL (and CHANNEL) set it is one process of a cluster (bench/cluster_broadcast.py).
+With REDIS_URL (and CHANNEL) set it is one process of a cluster (bench/cluster_broadcast.py), on
+Redis Streams with REDIS_STREAMS=1.
 """
 
 import logging
@@ -13,7 +14,12 @@ from flask import Flask
 from surge import SocketIO, emit, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app, message_queue=os.environ.get("REDIS_URL"), channel=os.environ.get("CHANNEL", "flask-socketio"))
+socketio = SocketIO(
+    app,
+    message_queue=os.environ.get("REDIS_URL"),
+    redis_streams=os.environ.get("REDIS_STREAMS") == "1",
+    channel=os.environ.get("CHANNEL", "flask-socketio"),
+)
 logging.getLogger("surge").setLevel(logging.ERROR)
 
 

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,11 +199,32 @@ def listening(port: int) -> bool:
 
 @pytest.fixture(scope="module", params=["redis", "amqp"])
 def queue_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A message queue of each kind Surge speaks: Redis (the machine's, or one of the tests' own) and RabbitMQ."""
+    """A message queue of each kind Flask-SocketIO speaks: Redis (the machine's, or the tests' own) and RabbitMQ."""
     if request.param == "amqp":
         yield machine_rabbitmq_url()
         return
     yield request.getfixturevalue("redis_url")
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A message queue as SocketIO(message_queue=url, redis_streams=streams) takes it."""
+
+    url: str
+    streams: bool = False
+
+    def env(self) -> dict[str, str]:
+        """For tests/apps/cluster_app.py."""
+        return {"QUEUE_URL": self.url, "REDIS_STREAMS": "1" if self.streams else "0"}
+
+
+@pytest.fixture(scope="module", params=["redis", "redis streams", "amqp"])
+def queue(request: pytest.FixtureRequest) -> Iterator[Queue]:
+    """Every transport between Surge processes: Redis pub/sub, Redis Streams, RabbitMQ."""
+    if request.param == "amqp":
+        yield Queue(machine_rabbitmq_url())
+        return
+    yield Queue(request.getfixturevalue("redis_url"), streams=request.param == "redis streams")
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,9 @@ class ServerCore:
             recovery=Recovery(loop.time, **recovery_options) if recovery_options else None,
         )
         if opts["message_queue"]:
-            self.queue = backends.pubsub(opts["message_queue"], opts["channel"], self._queue_received)
+            self.queue = backends.pubsub(
+                opts["message_queue"], opts["channel"], self._queue_received, bool(opts["redis_streams"])
+            )
             loop.call_soon(self.queue.start)
         self.dispatcher.attach(loop, self.pool, self.sio)
         publish = self.queue.publish if self.queue else None
@@ -410,7 +412,7 @@ class ServerCore:
         if url is None:
             return None
         if self._publisher is None:
-            self._publisher = backends.publisher(url, self.options["channel"])
+            self._publisher = backends.publisher(url, self.options["channel"], bool(self.options["redis_streams"]))
         return self._publisher
 
     def _publish_directly(self, kind: str, namespace: str, **fields: Any) -> None:

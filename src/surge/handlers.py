@@ -107,3 +107,8 @@ class Activity:
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+    @property
+    def busy(self) -> bool:
+        with self._idle:
+            return self._count > 0

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "max_write_buffer": 1024 * 1024,
     "request_timeout": 10.0,
     "connection_state_recovery": False,
+    "redis_streams": False,  # the Redis queue as a stream: listeners resume after losing Redis
 }
 
 # connection_state_recovery=True, or a dict overriding some of these (surge.server.recovery).
@@ -93,8 +94,10 @@ def _check(options: dict[str, Any], warn: bool) -> None:
         )
     recovery(options["connection_state_recovery"])  # a bad value fails now, not at the first client
     url = options["message_queue"]
-    if url is not None and not str(url).startswith(backends.SCHEMES):
-        raise ValueError(f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(backends.SCHEMES)}")
+    if url is not None:
+        backends.check(str(url), bool(options["redis_streams"]))
+    elif options["redis_streams"]:
+        raise ValueError("redis_streams=True needs message_queue='redis://...'")
     for name in sorted(set(options) - set(DEFAULTS)):
         value = options.pop(name)
         if not warn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
@@ -214,9 +215,15 @@ class SocketIOTestClient:
 
     def _settle(self) -> None:
         """Wait until the handlers at work for this client are done and their emits made."""
-        if not self.activity.wait_idle(WAIT):
-            raise TimeoutError(f"handlers still running after {WAIT} s")
-        self._in_loop(lambda: None)  # emits handed to the loop before the handlers ended are made now
+        deadline = time.monotonic() + WAIT
+        while True:
+            if not self.activity.wait_idle(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"handlers still running after {WAIT} s")
+            # What the handlers handed to the loop is done now; it may have set off more handlers
+            # (a disconnect() from a handler runs the disconnect handler): wait for those too.
+            self._in_loop(lambda: None)
+            if not self.activity.busy:
+                break
         error, self.activity.error = self.activity.error, None
         if error is not None:
             raise error  # a handler's exception that no error handler took, as Flask-SocketIO's client raises it

@@ -1,4 +1,4 @@
-"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, CHANNEL from the environment)."""
+"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, REDIS_STREAMS, CHANNEL from the environment)."""
 
 import logging
 import os
@@ -10,7 +10,13 @@ from surge import SocketIO, call, emit, join_room
 # Each line with its time (seconds since the epoch): tests compare it with when clients got messages.
 logging.basicConfig(level=logging.INFO, format="%(created).3f %(name)s %(levelname)s %(message)s")
 app = Flask(__name__)
-socketio = SocketIO(app, message_queue=os.environ["QUEUE_URL"], channel=os.environ["CHANNEL"], logger=True)
+socketio = SocketIO(
+    app,
+    message_queue=os.environ["QUEUE_URL"],
+    redis_streams=os.environ.get("REDIS_STREAMS") == "1",
+    channel=os.environ["CHANNEL"],
+    logger=True,
+)
 
 
 @socketio.on("join")
@@ -27,6 +33,13 @@ def echo(*args):
 @socketio.on("to_room")
 def to_room(room, data):
     emit("room_message", data, to=room)
+
+
+@socketio.on("burst")
+def burst(room, count):
+    for n in range(count):
+        emit("room_message", {"n": n}, to=room)
+        socketio.sleep(0.02)  # spread over a while, so some go out while a process is cut off
 
 
 @socketio.on("dm")

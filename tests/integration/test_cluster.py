@@ -1,6 +1,7 @@
 """Several Surge processes act as one through a real Redis or RabbitMQ, with official npm clients on different processes.
 
-The tests taking ``queue_url`` run on both; the rest are about one transport.
+The tests taking ``queue`` run on Redis pub/sub, Redis Streams and RabbitMQ; those taking
+``queue_url`` on the two Flask-SocketIO also speaks; the rest are about one transport.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ import pytest
 import redis
 
 from surge import SocketIO
-from tests.conftest import APPS, PEERS, RedisServer, ServerProcess, machine_rabbitmq_url
+from tests.conftest import APPS, PEERS, Queue, RedisServer, ServerProcess, machine_rabbitmq_url
+from tests.proxy import TcpProxy
 
 
 @contextmanager
-def cluster(url: str, count: int = 2) -> Iterator[tuple[list[ServerProcess], str]]:
+def cluster(queue: str | Queue, count: int = 2) -> Iterator[tuple[list[ServerProcess], str]]:
+    queue = queue if isinstance(queue, Queue) else Queue(queue)
     channel = "surge-test-" + secrets.token_hex(4)
-    servers = [ServerProcess(APPS / "cluster_app.py", {"QUEUE_URL": url, "CHANNEL": channel}) for _ in range(count)]
+    servers = [ServerProcess(APPS / "cluster_app.py", {**queue.env(), "CHANNEL": channel}) for _ in range(count)]
     try:
         time.sleep(0.5)  # let every process subscribe
         yield servers, channel
@@ -68,28 +71,28 @@ def run_cluster_clients(
     return result
 
 
-def test_room_broadcast_reaches_every_member_on_every_process_once(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_room_broadcast_reaches_every_member_on_every_process_once(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["room"])
     assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
 
 
-def test_private_message_to_a_client_of_another_process(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_private_message_to_a_client_of_another_process(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["dm"])
     sender = result["sids"][0]
     assert [g["dm"] for g in result["got"]] == [[], [{"from": sender, "data": "psst"}], []]
 
 
-def test_join_room_for_a_client_of_another_process(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_join_room_for_a_client_of_another_process(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["put"])
     assert [g["room_message"] for g in result["got"]] == [[], ["only b1"], []]
 
 
-def test_write_only_emitter_from_another_process(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, channel):
-        emitter = SocketIO(message_queue=queue_url, channel=channel)
+def test_write_only_emitter_from_another_process(queue: Queue) -> None:
+    with cluster(queue) as (servers, channel):
+        emitter = SocketIO(message_queue=queue.url, redis_streams=queue.streams, channel=channel)
 
         def push(sids: list[str]) -> None:
             emitter.emit("notice", {"to": "room"}, to="room1")
@@ -134,27 +137,25 @@ def test_python_socketio_messages_are_translated_or_refused() -> None:
     from surge.queue.messages import Kind
 
     emit = foreign.decode(
-        json.dumps(
-            {
-                "method": "emit",
-                "event": "e",
-                "data": [1, "2"],
-                "namespace": "/chat",
-                "room": ["a", "b"],
-                "skip_sid": "s",
-                "callback": None,
-                "host_id": "h",
-            }
-        )
+        {
+            "method": "emit",
+            "event": "e",
+            "data": [1, "2"],
+            "namespace": "/chat",
+            "room": ["a", "b"],
+            "skip_sid": "s",
+            "callback": None,
+            "host_id": "h",
+        }
     )
     assert emit is not None and (emit.kind, emit.ns, emit.to, emit.skip) == (Kind.EMIT, "/chat", ("a", "b"), ("s",))
     assert emit.packet == '2/chat,["e",1,"2"]'
-    join = foreign.decode(json.dumps({"method": "enter_room", "sid": "x", "room": "r", "namespace": None}))
+    join = foreign.decode({"method": "enter_room", "sid": "x", "room": "r", "namespace": None})
     assert join is not None and (join.kind, join.sid, join.room, join.ns) == (Kind.ENTER_ROOM, "x", "r", "/")
-    assert foreign.decode(json.dumps({"method": "callback", "host_id": "h", "sid": "x", "id": 1, "args": []})) is None
+    assert foreign.decode({"method": "callback", "host_id": "h", "sid": "x", "id": 1, "args": []}) is None
     for bad in ({"method": "teleport"}, {"method": "emit", "event": 3, "data": []}, {"method": "enter_room", "sid": 1}):
         with pytest.raises(RemoteProtocolError):
-            foreign.decode(json.dumps(bad))
+            foreign.decode(bad)
 
 
 def test_garbage_and_pickles_on_the_channel_are_ignored_with_a_log_line(redis_url: str) -> None:
@@ -219,6 +220,38 @@ def test_after_a_redis_restart_an_emit_goes_out_at_once() -> None:
         own.stop()
 
 
+@pytest.mark.parametrize("streams", [True, False], ids=["streams", "pub/sub"])
+def test_a_listener_cut_off_for_2_s_misses_nothing_with_streams(redis_url: str, streams: bool) -> None:
+    """Process B reaches Redis through a proxy that drops its connections and refuses new ones for 2 s
+    while A's client sends 100 room messages: with Redis Streams B's clients get all 100, in order;
+    with pub/sub those sent meanwhile are lost to them (which shows B was really cut off)."""
+    redis_port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = TcpProxy(redis_port)
+    channel = "surge-test-" + secrets.token_hex(4)
+    through_proxy = redis_url.replace(f":{redis_port}/", f":{proxy.port}/")
+    servers = [
+        ServerProcess(APPS / "cluster_app.py", {**Queue(url, streams).env(), "CHANNEL": channel})
+        for url in (redis_url, through_proxy)
+    ]
+    try:
+        time.sleep(0.5)
+        result = run_cluster_clients(
+            [s.url for s in servers], ["burst"], lambda sids: proxy.drop(refuse_for=2.0), settle=6000
+        )
+    finally:
+        for server in servers:
+            server.stop()
+        proxy.close()
+    sent = [{"n": n} for n in range(100)]
+    got_a, got_b1, got_b2 = (g["room_message"] for g in result["got"])
+    assert got_a == sent
+    assert "lost the Redis" in servers[1].output()
+    if streams:
+        assert got_b1 == got_b2 == sent
+    else:
+        assert len(got_b1) < 100 and got_b1 == got_b2
+
+
 def test_redis_restart_loses_nothing_buffered() -> None:
     """Emits made while Redis is down reach the other process's clients once it is back (README promise),
     within a second of the last listener's resubscription."""
@@ -246,27 +279,27 @@ def test_redis_restart_loses_nothing_buffered() -> None:
         own.stop()
 
 
-def test_ack_from_a_client_of_another_process(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_ack_from_a_client_of_another_process(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["ask"])
     # a (process 1) asked b1 (process 2); b1's ack reached the callback on process 1, which told a.
     assert result["got"][0]["answered"] == [["answer from 1", "from " + result["sids"][0]]]
 
 
-def test_call_a_client_of_another_process(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_call_a_client_of_another_process(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["call"])
     assert result["acks"]["call"] == ["answer from 2", "called"]  # call() returned both ack arguments
 
 
-def test_fetch_sockets_across_processes(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_fetch_sockets_across_processes(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["fetch"])
     assert result["acks"]["fetch"] == [sorted(result["sids"])]
 
 
-def test_sockets_join_and_disconnect_sockets_across_processes(queue_url: str) -> None:
-    with cluster(queue_url) as (servers, _):
+def test_sockets_join_and_disconnect_sockets_across_processes(queue: Queue) -> None:
+    with cluster(queue) as (servers, _):
         result = run_cluster_clients([s.url for s in servers], ["move", "kick"])
     assert [g["room_message"] for g in result["got"]] == [["in room3"]] * 3
     assert [g["disconnect"] for g in result["got"]] == [["io server disconnect"]] * 3

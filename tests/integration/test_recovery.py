@@ -6,11 +6,10 @@ The session itself is compared with Node's in tests/differential/test_recovery_n
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import threading
 
 from tests.conftest import APPS, PEERS, ServerProcess, run_node
+from tests.proxy import TcpProxy
 
 
 def test_a_client_away_longer_than_the_window_gets_a_fresh_session() -> None:
@@ -61,57 +60,9 @@ def test_old_clients_get_no_offsets_and_work_as_before() -> None:
         server.stop()
 
 
-class SilentDropProxy:
-    """A TCP proxy that can drop its clients' connections while the server's stay open and silent,
-    as when a phone changes cell: the server learns nothing until its heartbeat gives up."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.pairs: list[tuple[socket.socket, socket.socket]] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            self.pairs.append((client, upstream))
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-
-    def drop_clients(self) -> None:
-        """Close every client side; the server sides stay open, and nothing more reaches them."""
-        pairs, self.pairs = self.pairs, []
-        self.silenced = [upstream for _, upstream in pairs]  # kept open
-        for client, upstream in pairs:
-            client.shutdown(socket.SHUT_RDWR)  # the client sees its connection end (and its pump wakes)
-            client.close()
-            upstream.shutdown(socket.SHUT_RD)  # the other pump stops reading; the server sees no FIN
-
-    def close(self) -> None:
-        self.listener.close()
-        for client, upstream in self.pairs:
-            client.close()
-            upstream.close()
-        for upstream in getattr(self, "silenced", []):
-            upstream.close()
-
-
 def test_a_client_back_before_the_server_knows_its_connection_died_takes_its_session_over() -> None:
     server = ServerProcess(APPS / "recovery_app.py")
-    proxy = SilentDropProxy(server.port)
+    proxy = TcpProxy(server.port)
     opts = {"scenario": "recovery", "version": 4, "url": f"http://127.0.0.1:{proxy.port}", "transports": ["websocket"]}
     node = subprocess.Popen(
         ["node", str(PEERS / "scenario.js"), json.dumps({**opts, "before": True, "cutByTest": True})],
@@ -122,7 +73,7 @@ def test_a_client_back_before_the_server_knows_its_connection_died_takes_its_ses
     try:
         assert node.stdout is not None
         assert json.loads(node.stdout.readline()) == {"ready": True}
-        proxy.drop_clients()
+        proxy.drop(silent=True)
         out, _ = node.communicate(timeout=20)
         result = json.loads(out.strip().splitlines()[-1])
         assert result["recovered"] is True, result

@@ -221,6 +221,7 @@ const scenarios = {
     acks.go = Date.now();
     const [a, b1] = clients;
     if (opts.steps.includes('room')) a.emit('to_room', 'room1', { hello: 'cluster' });
+    if (opts.steps.includes('burst')) a.emit('burst', 'room1', opts.count || 100);
     if (opts.steps.includes('dm')) a.emit('dm', sids[1], 'psst');
     if (opts.steps.includes('put')) { a.emit('put_in_room', sids[1], 'room2'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room2', 'only b1'); }
     if (opts.steps.includes('ask')) a.emit('ask_other', sids[1]);

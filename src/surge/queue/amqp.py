@@ -24,7 +24,6 @@ import logging
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -32,6 +31,8 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError
+
+from surge.queue.outbox import Outbox
 
 log = logging.getLogger("surge.queue")
 
@@ -81,11 +82,8 @@ class AmqpPubSub:
         self.url = url
         self.channel = channel
         self.on_message = on_message
-        self.buffer_seconds = buffer_seconds
-        self.buffer_limit = buffer_limit
         self.queue_name = f"surge.{channel}.{uuid.uuid4().hex}"
-        self._pending: deque[tuple[float, bytes]] = deque()
-        self._wake = asyncio.Event()
+        self.outbox = Outbox("the AMQP broker", buffer_seconds, buffer_limit)
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
@@ -102,12 +100,8 @@ class AmqpPubSub:
         return None
 
     def publish(self, data: bytes) -> None:
-        """Queue ``data`` for the exchange (loop thread; never blocks)."""
-        if len(self._pending) >= self.buffer_limit:
-            self._pending.popleft()
-            log.error("message queue buffer full (%d messages): dropped the oldest message", self.buffer_limit)
-        self._pending.append((time.monotonic(), data))
-        self._wake.set()
+        """Queue ``data`` for the queue (loop thread; never blocks)."""
+        self.outbox.put(data)
 
     async def _run(self) -> None:
         backoff = BACKOFF_FIRST
@@ -115,7 +109,7 @@ class AmqpPubSub:
             try:
                 connection = await aio_pika.connect(self.url)
             except FAILURES as exc:
-                self._expire()
+                self.outbox.expire()
                 log.warning("cannot reach the AMQP broker (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
@@ -148,11 +142,11 @@ class AmqpPubSub:
 
         connection.close_callbacks.add(closed)
         while not lost.done():
-            while self._pending:
-                await exchange.publish(encode(self._pending[0][1]), routing_key="")
-                self._pending.popleft()
-            self._wake.clear()
-            waiter: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
+            while self.outbox.pending:
+                await exchange.publish(encode(self.outbox.pending[0][1]), routing_key="")
+                self.outbox.pending.popleft()
+            self.outbox.wake.clear()
+            waiter: asyncio.Future[Any] = asyncio.ensure_future(self.outbox.wake.wait())
             try:
                 await asyncio.wait((waiter, lost), return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -167,17 +161,6 @@ class AmqpPubSub:
             return
         self.on_message(data)
 
-    def _expire(self) -> None:
-        deadline = time.monotonic() - self.buffer_seconds
-        dropped = 0
-        while self._pending and self._pending[0][0] < deadline:
-            self._pending.popleft()
-            dropped += 1
-        if dropped:
-            log.error(
-                "AMQP broker unreachable for over %.0f s: dropped %d queued message(s)", self.buffer_seconds, dropped
-            )
-
 
 class AmqpPublisher:
     """Blocking publisher for a write-only emitter: aio-pika on a loop thread of its own."""
@@ -187,9 +170,14 @@ class AmqpPublisher:
         self.channel = channel
         self.buffer_seconds = buffer_seconds
         self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, name="surge-amqp", daemon=True).start()
         self._connection: AbstractConnection | None = None
         self._exchange: AbstractExchange | None = None
+        threading.Thread(target=self._run_loop, name="surge-amqp", daemon=True).start()
+
+    def _run_loop(self) -> None:
+        # The thread holds the publisher, so its connection is never collected while open
+        # (aio-pika would leave a close() coroutine unawaited).
+        self._loop.run_forever()
 
     def publish(self, data: bytes) -> None:
         """Publish ``data``; retries while the broker is away, then raises ``ConnectionError``."""

@@ -35,21 +35,32 @@ class Publisher(Protocol):
     def publish(self, data: bytes) -> None: ...
 
 
-def pubsub(url: str, channel: str, on_message: Callable[[bytes], None]) -> PubSub:
+def check(url: str, streams: bool) -> None:
+    """A ``message_queue`` URL (and ``redis_streams``) Surge can serve; ValueError naming what it supports."""
+    if not url.startswith(SCHEMES):
+        raise ValueError(f"message_queue={url!r}: unsupported scheme; Surge supports {', '.join(SCHEMES)}")
+    if streams and not url.startswith(REDIS_SCHEMES):
+        raise ValueError(f"redis_streams=True needs a Redis message_queue ({', '.join(REDIS_SCHEMES)}), not {url!r}")
+
+
+def pubsub(url: str, channel: str, on_message: Callable[[bytes], None], streams: bool = False) -> PubSub:
     transport: PubSub
     if url.startswith(AMQP_SCHEMES):
         transport = _module("surge.queue.amqp", "aio-pika", url).AmqpPubSub(url, channel, on_message)
+    elif streams:
+        transport = _module("surge.queue.redis_streams", "redis", url).RedisStreams(url, channel, on_message)
     else:
         transport = _module("surge.queue.redis_pubsub", "redis", url).RedisPubSub(url, channel, on_message)
     return transport
 
 
-def publisher(url: str, channel: str) -> Publisher:
+def publisher(url: str, channel: str, streams: bool = False) -> Publisher:
     transport: Publisher
     if url.startswith(AMQP_SCHEMES):
         transport = _module("surge.queue.amqp", "aio-pika", url).AmqpPublisher(url, channel)
     else:
-        transport = _module("surge.queue.redis_pubsub", "redis", url).RedisPublisher(url, channel)
+        module = _module("surge.queue.redis_pubsub", "redis", url)
+        transport = module.RedisPublisher(url, channel, streams=streams)
     return transport
 
 

@@ -26,9 +26,8 @@ log = logging.getLogger("surge.queue")
 ROOM_METHODS = {"enter_room": Kind.ENTER_ROOM, "leave_room": Kind.LEAVE_ROOM, "disconnect": Kind.DISCONNECT}
 
 
-def decode(raw: bytes | str) -> QueueMessage | None:
-    """A message from the channel, Surge's or python-socketio's (None: nothing to do for it)."""
-    data = messages.parse(raw)
+def decode(data: dict[str, Any]) -> QueueMessage | None:
+    """A parsed message from the channel, Surge's or python-socketio's (None: nothing to do for it)."""
     if "method" in data and "v" not in data:
         return translate(data)
     return messages.from_object(data)

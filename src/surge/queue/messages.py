@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from surge.protocol import jsoncodec
 from surge.protocol.errors import RemoteProtocolError
 
 VERSION = 1
@@ -136,12 +137,26 @@ def decode(raw: bytes | str) -> QueueMessage:
 def parse(raw: bytes | str) -> dict[str, Any]:
     """The JSON object a message on the channel is; anything else raises RemoteProtocolError."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        data = jsoncodec.loads(raw)
+    except RemoteProtocolError as exc:
         raise RemoteProtocolError("queue message is not JSON") from exc
     if not isinstance(data, dict):
         raise RemoteProtocolError("queue message is not a JSON object")
     return data
+
+
+def emit_targets(data: dict[str, Any]) -> tuple[str, list[str] | None] | None:
+    """For a parsed emit of this schema that asks no ack: its namespace and rooms (None: everyone),
+    read before the rest is checked or decoded, so a process with no member there can skip it.
+    None for any other message (or one whose fields are not as they should be)."""
+    if data.get("kind") != "emit" or data.get("v") != VERSION or data.get("id"):
+        return None
+    namespace, to = data.get("ns"), data.get("to")
+    if not isinstance(namespace, str) or not (
+        to is None or (isinstance(to, list) and all(isinstance(t, str) for t in to))
+    ):
+        return None
+    return namespace, to
 
 
 def from_object(data: dict[str, Any]) -> QueueMessage:

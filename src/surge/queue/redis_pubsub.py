@@ -22,17 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 
 import redis
 import redis.asyncio as aioredis
+
+from surge.queue.outbox import Outbox
 
 log = logging.getLogger("surge.queue")
 
 BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
 LISTENERS_REFRESH = 10.0
+STREAM_MAXLEN = 100_000  # entries a Redis stream keeps for listeners that are away (trimmed roughly)
 
 
 class RedisPubSub:
@@ -50,10 +52,7 @@ class RedisPubSub:
         self.url = url
         self.channel = channel
         self.on_message = on_message
-        self.buffer_seconds = buffer_seconds
-        self.buffer_limit = buffer_limit
-        self._pending: deque[tuple[float, bytes]] = deque()
-        self._wake = asyncio.Event()
+        self.outbox = Outbox("Redis", buffer_seconds, buffer_limit)
         self._tasks: list[asyncio.Task[None]] = []
         self.subscribed = asyncio.Event()
         self.listeners = 1  # processes known to listen on the channel before an outage
@@ -83,57 +82,53 @@ class RedisPubSub:
             await client.aclose()
 
     def publish(self, data: bytes) -> None:
-        """Queue ``data`` for the channel (loop thread; never blocks)."""
-        if len(self._pending) >= self.buffer_limit:
-            self._pending.popleft()
-            log.error("message queue buffer full (%d messages): dropped the oldest message", self.buffer_limit)
-        self._pending.append((time.monotonic(), data))
-        self._wake.set()
+        """Queue ``data`` for the queue (loop thread; never blocks)."""
+        self.outbox.put(data)
 
     async def _publish(self) -> None:
         client = aioredis.Redis.from_url(self.url)
         backoff = BACKOFF_FIRST
         try:
             while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._pending:
-                    _, data = self._pending[0]
+                await self.outbox.wake.wait()
+                self.outbox.wake.clear()
+                while self.outbox.pending:
+                    _, data = self.outbox.pending[0]
                     try:
                         if backoff > BACKOFF_FIRST:  # recovering from an outage
                             await client.ping()
-                            back = await self._wait_for_listeners(client)
+                            ready = await self._ready_after_outage(client)
                             log.warning(
-                                "Redis is back; publishing %d buffered message(s) (%d of %d listener(s) back)",
-                                len(self._pending),
-                                back,
-                                self.listeners,
+                                "Redis is back; publishing %d buffered message(s) (%s)", len(self.outbox.pending), ready
                             )
                             backoff = BACKOFF_FIRST
-                        await client.publish(self.channel, data)
+                        await self._send(client, data)
                     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                        self._expire()
+                        self.outbox.expire()
                         log.warning(
                             "cannot publish to Redis (%s); %d message(s) waiting, retrying in %.1f s",
                             exc,
-                            len(self._pending),
+                            len(self.outbox.pending),
                             backoff,
                         )
                         await asyncio.sleep(backoff)
                         backoff = min(backoff * 2, BACKOFF_MAX)
                         continue
-                    self._pending.popleft()
+                    self.outbox.pending.popleft()
         finally:
             await client.aclose()
 
-    async def _wait_for_listeners(self, client: aioredis.Redis) -> int:
+    async def _send(self, client: aioredis.Redis, data: bytes) -> None:
+        await client.publish(self.channel, data)
+
+    async def _ready_after_outage(self, client: aioredis.Redis) -> str:
         """Wait (at most BACKOFF_MAX) until the listeners known before the outage have subscribed again."""
         deadline = time.monotonic() + BACKOFF_MAX
         while True:
             counts = await client.pubsub_numsub(self.channel)
             back = int(counts[0][1]) if counts else 0
             if back >= self.listeners or time.monotonic() >= deadline:
-                return back
+                return f"{back} of {self.listeners} listener(s) back"
             await asyncio.sleep(0.05)
 
     async def _count_listeners(self) -> None:
@@ -153,15 +148,6 @@ class RedisPubSub:
                 pause = min(pause * 2, LISTENERS_REFRESH)
         finally:
             await client.aclose()
-
-    def _expire(self) -> None:
-        deadline = time.monotonic() - self.buffer_seconds
-        dropped = 0
-        while self._pending and self._pending[0][0] < deadline:
-            self._pending.popleft()
-            dropped += 1
-        if dropped:
-            log.error("Redis unreachable for over %.0f s: dropped %d queued message(s)", self.buffer_seconds, dropped)
 
     async def _listen(self) -> None:
         backoff = BACKOFF_FIRST
@@ -188,12 +174,13 @@ class RedisPubSub:
 
 
 class RedisPublisher:
-    """Blocking publisher for a write-only emitter."""
+    """Blocking publisher for a write-only emitter (to the stream, with ``streams``)."""
 
-    def __init__(self, url: str, channel: str, *, buffer_seconds: float = 30.0) -> None:
+    def __init__(self, url: str, channel: str, *, buffer_seconds: float = 30.0, streams: bool = False) -> None:
         self.client = redis.Redis.from_url(url)
         self.channel = channel
         self.buffer_seconds = buffer_seconds
+        self.streams = streams
 
     def publish(self, data: bytes) -> None:
         """Publish ``data``; retries while Redis is away, then raises ``ConnectionError``."""
@@ -201,7 +188,10 @@ class RedisPublisher:
         backoff = BACKOFF_FIRST
         while True:
             try:
-                self.client.publish(self.channel, data)
+                if self.streams:
+                    self.client.xadd(self.channel, {"d": data}, maxlen=STREAM_MAXLEN, approximate=True)
+                else:
+                    self.client.publish(self.channel, data)
                 return
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 if time.monotonic() + backoff > deadline:

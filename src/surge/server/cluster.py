@@ -144,7 +144,11 @@ class Cluster:
     def received(self, raw: bytes) -> None:
         """A message from another process."""
         try:
-            message = foreign.decode(raw)  # Surge's schema, or a Flask-SocketIO process's message
+            data = messages.parse(raw)
+            targets = messages.emit_targets(data)
+            if targets is not None and not self._has_members(*targets):
+                return  # the common case of a fleet: a room whose members are elsewhere
+            message = foreign.decode(data)  # Surge's schema, or a Flask-SocketIO process's message
         except RemoteProtocolError as exc:
             log.warning("ignoring a message on the queue channel: %s", exc)
             return
@@ -173,6 +177,17 @@ class Cluster:
             self._apply_to_sockets(kind, message.ns, message.to, message.room)
         else:
             self._apply(kind, message.ns, message.sid, message.room)
+
+    def _has_members(self, namespace: str, to: list[str] | None) -> bool:
+        """Whether an emit to ``to`` in ``namespace`` concerns this process (connection state
+        recovery logs every emit, for clients that are away)."""
+        sio = self.sio
+        if sio.recovery is not None:
+            return True
+        rooms = sio.namespaces.get(namespace)
+        if rooms is None:
+            return False
+        return bool(rooms.everyone) if to is None else rooms.has_any(to)
 
     def _received_emit(self, message: QueueMessage) -> None:
         if not message.id:

@@ -77,6 +77,11 @@ class Rooms(Generic[M]):
         """Every room and its members ({sid: member}), oldest room first."""
         return self._rooms.items()
 
+    def has_any(self, rooms: Iterable[str]) -> bool:
+        """Whether any of ``rooms`` has a member (an empty room is not kept)."""
+        known = self._rooms
+        return any(room in known for room in rooms)
+
     def members(self, rooms: Iterable[str], skip: Iterable[str] = ()) -> list[M]:
         """The members of any of ``rooms``, each once, without the sids in ``skip``."""
         rooms = list(rooms)

@@ -1,0 +1,92 @@
+"""Redis Streams between Surge processes (queue layer): ``SocketIO(..., message_queue="redis://...", redis_streams=True)``.
+
+The channel is a stream every process appends to (``XADD``, trimmed to about
+``STREAM_MAXLEN`` entries) and reads from (``XREAD`` from the last entry it
+read).  Unlike pub/sub, a listener that lost Redis for a while resumes where it
+left off and misses nothing the stream still holds, and messages buffered
+during an outage go out as soon as Redis is back: the stream keeps them for
+every listener.  Each listener also subscribes to the pub/sub channel of the
+same name, where nothing is published, so ``PUBSUB NUMSUB`` counts the
+processes (``fetch_sockets`` waits for that many answers).
+
+Every process of a cluster must use the same transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from surge.queue.redis_pubsub import BACKOFF_FIRST, BACKOFF_MAX, STREAM_MAXLEN, RedisPubSub
+
+log = logging.getLogger("surge.queue")
+
+BLOCK_MS = 5000  # an XREAD waits this long for entries, then asks again
+BATCH = 1000  # entries an XREAD returns at most
+
+
+def _id(entry_id: bytes | str) -> tuple[int, int]:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class RedisStreams(RedisPubSub):
+    """Publish to and read one Redis stream from the event loop."""
+
+    last_id: bytes | str = "$"  # the last entry read; "$" until the first connection
+
+    async def _send(self, client: aioredis.Redis, data: bytes) -> None:
+        await client.xadd(self.channel, {"d": data}, maxlen=STREAM_MAXLEN, approximate=True)
+
+    async def _ready_after_outage(self, client: aioredis.Redis) -> str:
+        return "the stream keeps them for every listener"
+
+    async def _listen(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            client = aioredis.Redis.from_url(self.url)
+            presence = client.pubsub()
+            try:
+                await presence.subscribe(self.channel)
+                await self._resume_point(client, backoff > BACKOFF_FIRST)
+                backoff = BACKOFF_FIRST
+                self.subscribed.set()
+                while True:
+                    batches: Any = await client.xread({self.channel: self.last_id}, count=BATCH, block=BLOCK_MS)
+                    for _stream, entries in batches:
+                        for entry_id, fields in entries:
+                            self.last_id = entry_id
+                            data = fields.get(b"d")
+                            if data is not None:
+                                self.on_message(data)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                self.subscribed.clear()
+                log.warning("lost the Redis stream (%s); reconnecting in %.1f s", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+            finally:
+                await presence.aclose()  # type: ignore[no-untyped-call]
+                await client.aclose()
+
+    async def _resume_point(self, client: aioredis.Redis, reconnected: bool) -> None:
+        """Where reading starts: after the newest entry at the first start, after the last one read since."""
+        if self.last_id == "$":
+            newest: Any = await client.xrevrange(self.channel, count=1)
+            self.last_id = newest[0][0] if newest else "0-0"
+            return
+        if not reconnected:
+            return
+        oldest: Any = await client.xrange(self.channel, count=1)
+        if oldest and _id(oldest[0][0]) > _id(self.last_id):
+            log.error(
+                "the Redis stream %r no longer holds entry %s (trimmed, or Redis restarted): "
+                "messages published meanwhile may be lost",
+                self.channel,
+                self.last_id,
+            )
+        log.warning("reconnected to Redis; reading the stream %r from where this process left it", self.channel)
