@@ -2,7 +2,8 @@
 
 Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
-With RECOVERY=1 it runs with connection state recovery on (every event logged, with its offset).
+With RECOVERY=1 it runs with connection state recovery on (every event logged, with its offset),
+with METRICS=1 with Prometheus metrics on.
 """
 
 import logging
@@ -13,7 +14,9 @@ from flask import Flask
 from surge import SocketIO, emit, join_room
 
 app = Flask(__name__)
-socketio = SocketIO(app, connection_state_recovery=os.environ.get("RECOVERY") == "1")
+socketio = SocketIO(
+    app, connection_state_recovery=os.environ.get("RECOVERY") == "1", metrics=os.environ.get("METRICS") == "1"
+)
 logging.getLogger("surge").setLevel(logging.ERROR)
 
 

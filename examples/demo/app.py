@@ -16,6 +16,7 @@ With SURGE_MESSAGE_QUEUE=redis://127.0.0.1:6379/0 several processes share rooms 
 broadcasts (run a second one on another port and open both).
 """
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -40,6 +41,7 @@ socketio = SocketIO(
     app,
     message_queue=os.environ.get("SURGE_MESSAGE_QUEUE") or None,
     channel=os.environ.get("SURGE_CHANNEL", "flask-socketio"),
+    metrics=importlib.util.find_spec("prometheus_client") is not None,  # /metrics, when installed
 )
 
 SCENARIOS = [notifications, timed_push, chat, progress, echo, old_client]

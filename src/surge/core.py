@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from ssl import SSLContext
 
+    from surge.metrics import Metrics
+
 log = logging.getLogger("surge")
 T = TypeVar("T")
 
@@ -80,6 +82,13 @@ class ServerCore:
         self._handoff_scheduled = False
         self._start_lock = threading.Lock()
         self._bridge: HttpServer | None = None
+        self.metrics: Metrics | None = None
+        if options.get("metrics"):
+            try:
+                from surge.metrics import Metrics
+            except ImportError as exc:
+                raise ImportError("metrics=True needs prometheus_client: pip install 'surge[metrics]'") from exc
+            self.metrics = Metrics(self)
 
     # -- the one assembly ---------------------------------------------------------------------
 
@@ -149,7 +158,9 @@ class ServerCore:
             )
             loop.call_soon(self.queue.start)
         self.dispatcher.attach(loop, self.pool, self.sio)
-        publish = self.queue.publish if self.queue else None
+        publish: Callable[[bytes], None] | None = self.queue.publish if self.queue else None
+        if publish is not None and self.metrics is not None:
+            publish = _counted(publish, self.metrics)
         self.cluster = Cluster(self.sio, self.node, publish, self.dispatcher.run_callback)
         ping_interval, ping_grace = options_module.ping_interval(opts["ping_interval"])
         self.engine = EngineServer(
@@ -299,6 +310,8 @@ class ServerCore:
             return
         cluster = self.require_running()
         if threading.get_ident() == self.loop_thread:
+            if self.metrics is not None:
+                self.metrics.emitted[(namespace, self.metrics.event(event))] += 1
             cluster.emit(event, args, namespace, to, skip, callback)
             return
         # Flow control for emitting threads: a bounded number of emits in flight to the
@@ -314,6 +327,8 @@ class ServerCore:
     def _emit_in_loop(self, gate: EmitGate, *args: Any) -> None:
         flow = self.flow
         assert flow is not None
+        if self.metrics is not None:
+            self.metrics.emitted[(args[2], self.metrics.event(args[0]))] += 1  # (namespace, event)
         flow.emitting = gate
         try:
             self.require_running().emit(*args)
@@ -402,6 +417,8 @@ class ServerCore:
         return thread
 
     def _queue_received(self, raw: bytes) -> None:
+        if self.metrics is not None:
+            self.metrics.from_queue += 1
         if self.cluster is not None:
             self.cluster.received(raw)
 
@@ -429,6 +446,14 @@ class ServerCore:
                 kind, self.node, namespace, to=targets, sid=fields.get("sid", ""), room=fields.get("room", "")
             )
         publisher.publish(messages.encode(message))
+
+
+def _counted(publish: Callable[[bytes], None], metrics: Metrics) -> Callable[[bytes], None]:
+    def counted(data: bytes) -> None:
+        metrics.published += 1
+        publish(data)
+
+    return counted
 
 
 def event_args(args: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ import builtins
 import contextvars
 import inspect
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from surge.handlers import (
 )
 
 if TYPE_CHECKING:
+    from surge.metrics import Metrics
     from surge.runtime.pool import WorkerPool
     from surge.server.core import SioServer, SioSocket
 
@@ -154,6 +156,7 @@ class Core(Protocol):
     app: Any
     options: dict[str, Any]
     activities: dict[str, Activity]
+    metrics: Metrics | None
 
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None: ...
 
@@ -188,7 +191,7 @@ class Dispatcher:
         socket.state.activity = self.core.activities.get(socket.eio_sid)
         target = self.table.find(socket.namespace, "connect")
         if target is None:
-            self.sio.accept(socket)
+            self._accept(socket)
             return
         # request.event carries the environ and auth, as Flask-SocketIO's does.
         event_args = (socket.environ, auth)
@@ -204,9 +207,18 @@ class Dispatcher:
         elif error is not None or result is False:
             self.sio.refuse(socket, {"message": "Connection rejected by server"})
         else:
-            self.sio.accept(socket)
+            self._accept(socket)
+
+    def _accept(self, socket: SioSocket) -> None:
+        metrics = self.core.metrics
+        if metrics is not None:
+            metrics.connects[socket.namespace] += 1
+        self.sio.accept(socket)
 
     def handle_event(self, socket: SioSocket, event: str, args: list[Any], ack_id: int | None) -> None:
+        metrics = self.core.metrics
+        if metrics is not None:
+            metrics.received[(socket.namespace, metrics.event(event))] += 1
         target = self.table.find(socket.namespace, event)
         if target is None:
             log.debug("no handler for event %r on %s", event, socket.namespace)
@@ -226,6 +238,9 @@ class Dispatcher:
         self.run_callback(callback, args)
 
     def handle_disconnect(self, socket: SioSocket, reason: str) -> None:
+        metrics = self.core.metrics
+        if metrics is not None:
+            metrics.disconnects[(socket.namespace, reason)] += 1
         target = self.table.find(socket.namespace, "disconnect")
         if target is not None:
             info = {"message": target.message, "args": (reason,)}
@@ -324,6 +339,8 @@ class Dispatcher:
         args: tuple[Any, ...],
         done: Done | None,
     ) -> None:
+        metrics = self.core.metrics
+        started = time.perf_counter() if metrics is not None else 0.0
         with self._context(socket, info) as context:
             try:
                 result, error = await fn(*args), None
@@ -333,17 +350,24 @@ class Dispatcher:
             else:
                 if context.saves_session:
                     context.handler_returned()
+        if metrics is not None:
+            metrics.handler_took(socket.namespace, time.perf_counter() - started)
         self._finished(socket, done, result, error)
 
     def _call_in_context(
         self, socket: SioSocket, info: EventInfo | None, fn: Handler, args: tuple[Any, ...]
     ) -> tuple[Any, BaseException | None]:
+        metrics = self.core.metrics
+        started = time.perf_counter() if metrics is not None else 0.0
         with self._context(socket, info) as context:
             try:
                 result = fn(*args)
             except Exception as exc:
                 result, context.error = self._handle_error(socket, info, exc)
                 return result, context.error
+            finally:
+                if metrics is not None:
+                    metrics.handler_took(socket.namespace, time.perf_counter() - started)
             if context.saves_session:
                 context.handler_returned()
             return result, None

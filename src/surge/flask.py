@@ -88,6 +88,11 @@ class SocketIO:
             inner: Any = app.wsgi_app
             if isinstance(inner, EngineMiddleware):
                 inner = inner.app
+            inner = getattr(inner, "metrics_inner", inner)  # an earlier init_app's metrics=True
+            if self.core.metrics is not None:
+                from surge.metrics import MetricsMiddleware
+
+                inner = MetricsMiddleware(inner, self.core.metrics)
             app.wsgi_app = EngineMiddleware(inner, merged["path"], self.core.wsgi_bridge)  # type: ignore[method-assign]
 
     @property
@@ -166,6 +171,12 @@ class SocketIO:
         if self._facade is None:
             self._facade = ServerFacade(self.core)
         return self._facade
+
+    def metrics_app(self) -> Any:
+        """A WSGI app answering with the Prometheus metrics, to mount where you like (``metrics=True``)."""
+        if self.core.metrics is None:
+            raise ValueError("metrics_app() needs SocketIO(app, metrics=True)")
+        return self.core.metrics
 
     @property
     def recovered(self) -> bool:

@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "request_timeout": 10.0,
     "connection_state_recovery": False,
     "redis_streams": False,  # the Redis queue as a stream: listeners resume after losing Redis
+    "metrics": False,  # Prometheus metrics at /metrics (surge.metrics)
 }
 
 # connection_state_recovery=True, or a dict overriding some of these (surge.server.recovery).

@@ -22,6 +22,7 @@ socketio = SocketIO(
     max_connections=int(os.environ["MAX_CONNECTIONS"]) if "MAX_CONNECTIONS" in os.environ else None,
     max_write_buffer=int(os.environ.get("MAX_WRITE_BUFFER", str(1024 * 1024))),
     cors_allowed_origins=os.environ.get("CORS_ORIGIN"),
+    metrics=os.environ.get("METRICS") == "1",
 )
 log: list[dict] = []
 log_lock = threading.Lock()

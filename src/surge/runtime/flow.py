@@ -63,8 +63,12 @@ class FlowControl:
         self.window = window  # ping_interval + ping_timeout: how long a connection may stay congested
         self.max_write_buffer = max_write_buffer
         self.emitting: EmitGate | None = None  # the gate of the emit being written now
-        self._held: dict[Congestible, set[EmitGate]] = {}
+        self._held: dict[Congestible, set[EmitGate]] = {}  # the congested connections, and who waits on them
         self._gates = threading.local()
+        self.dropped = 0  # connections closed for staying congested
+
+    def congested_count(self) -> int:
+        return len(self._held)
 
     def gate(self) -> EmitGate:
         """The calling thread's gate."""
@@ -102,4 +106,5 @@ class FlowControl:
                 self.window,
             )
             conn.close()
+            self.dropped += 1
             self.congestion(conn, False)

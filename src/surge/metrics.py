@@ -1,0 +1,185 @@
+"""Prometheus metrics of a running server (front layer): ``SocketIO(app, metrics=True)`` serves ``/metrics``.
+
+The hot path keeps plain counts, bumped on the loop thread (events received and
+emitted, connects, disconnects) or under one lock (handler durations, from
+worker threads), and everything is turned into Prometheus metrics when
+scraped: ``prometheus_client``'s own counters cost 0.6 µs an increment and its
+histograms 1.3 µs an observation (measured), which an echo at 30,000 a second
+notices.  What describes the server's state (connected clients by namespace and
+transport, the worker pool, congested clients, the recovery log) is read on
+the loop thread when scraped too.  Event names come from clients, so at most
+``MAX_EVENT_NAMES`` of them get series of their own; the others count as
+``"_other"``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from surge.runtime.flow import FlowControl
+    from surge.runtime.pool import WorkerPool
+    from surge.server.core import SioServer
+
+T = TypeVar("T")
+MAX_EVENT_NAMES = 100
+OTHER = "_other"
+PATH = "/metrics"
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Served(Protocol):
+    """What the metrics read of the server core (surge.core.ServerCore, which imports this module)."""
+
+    sio: SioServer | None
+    loop: asyncio.AbstractEventLoop | None
+    pool: WorkerPool | None
+    flow: FlowControl | None
+
+    def read_on_loop(self, read: Callable[[], T]) -> T: ...
+
+
+class Metrics(Collector):
+    """The counts of one server; a WSGI app answering with them (``socketio.metrics_app()``)."""
+
+    def __init__(self, core: Served) -> None:
+        self.core = core
+        self.connects: Tally[str] = Tally()  # namespace ->   (loop thread, as the next three)
+        self.disconnects: Tally[tuple[str, str]] = Tally()  # (namespace, reason) ->
+        self.received: Tally[tuple[str, str]] = Tally()  # (namespace, event(name)) ->
+        self.emitted: Tally[tuple[str, str]] = Tally()
+        self.published = 0
+        self.from_queue = 0
+        self._durations: dict[str, list[float]] = {}  # namespace -> bucket counts, then the sum
+        self._durations_lock = threading.Lock()
+        self._names: set[str] = set()
+        self.registry = CollectorRegistry()
+        self.registry.register(self)
+
+    def event(self, name: str) -> str:
+        """``name`` as a label: one of the first MAX_EVENT_NAMES seen, or OTHER (loop thread)."""
+        if name in self._names:
+            return name
+        if len(self._names) < MAX_EVENT_NAMES:
+            self._names.add(name)
+            return name
+        return OTHER
+
+    def handler_took(self, namespace: str, seconds: float) -> None:
+        """A handler's duration (any thread)."""
+        with self._durations_lock:
+            counts = self._durations.get(namespace)
+            if counts is None:
+                counts = self._durations[namespace] = [0.0] * (len(BUCKETS) + 2)
+            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+            counts[-1] += seconds
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = generate_latest(self.registry)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- scraped -------------------------------------------------------------------------------------
+
+    def collect(self) -> Iterator[Metric]:
+        core = self.core
+        if core.sio is None or core.loop is None:
+            return
+        state = core.read_on_loop(self._read)
+        counters = (
+            ("surge_connects", "Sockets connected to a namespace", ["namespace"], state["connects"]),
+            ("surge_disconnects", "Sockets disconnected, by reason", ["namespace", "reason"], state["disconnects"]),
+            ("surge_events_received", "Events received from clients", ["namespace", "event"], state["received"]),
+            ("surge_events_emitted", "Events emitted by the server", ["namespace", "event"], state["emitted"]),
+        )
+        for name, documentation, labels, tally in counters:
+            family = CounterMetricFamily(name, documentation, labels=labels)
+            for key, count in sorted(tally.items()):
+                family.add_metric(list(key), count)
+            yield family
+        yield CounterMetricFamily("surge_queue_published", "Messages published to the queue", value=state["published"])
+        yield CounterMetricFamily("surge_queue_received", "Messages received from the queue", value=state["from_queue"])
+        yield self._histogram()
+        connected = GaugeMetricFamily(
+            "surge_connected_clients", "Sockets connected now", labels=["namespace", "transport"]
+        )
+        for (namespace, transport), count in sorted(state["clients"].items()):
+            connected.add_metric([namespace, transport], count)
+        yield connected
+        yield GaugeMetricFamily(
+            "surge_worker_threads", "Threads of the worker pool (def handlers)", value=state["pool"]
+        )
+        yield GaugeMetricFamily(
+            "surge_congested_clients", "Clients over max_write_buffer of unread output", value=state["congested"]
+        )
+        yield CounterMetricFamily(
+            "surge_slow_clients_dropped", "Clients dropped for leaving their output unread", value=state["dropped"]
+        )
+        if state["log_bytes"] is not None:
+            yield GaugeMetricFamily(
+                "surge_recovery_log_bytes",
+                "Bytes of events kept for connection state recovery",
+                value=state["log_bytes"],
+            )
+
+    def _read(self) -> dict[str, Any]:
+        """The counts and the server's state, on the loop thread."""
+        sio = self.core.sio
+        assert sio is not None
+        clients: Tally[tuple[str, str]] = Tally()
+        for socket in sio.sockets.values():
+            if socket.connected:
+                clients[(socket.namespace, str(socket.client.conn.session.transport))] += 1
+        flow, pool = self.core.flow, self.core.pool
+        return {
+            "connects": {(ns,): n for ns, n in self.connects.items()},
+            "disconnects": dict(self.disconnects),
+            "received": dict(self.received),
+            "emitted": dict(self.emitted),
+            "published": self.published,
+            "from_queue": self.from_queue,
+            "clients": clients,
+            "pool": pool.size if pool is not None else 0,
+            "congested": flow.congested_count() if flow is not None else 0,
+            "dropped": flow.dropped if flow is not None else 0,
+            "log_bytes": sio.recovery.size if sio.recovery is not None else None,
+        }
+
+    def _histogram(self) -> HistogramMetricFamily:
+        family = HistogramMetricFamily("surge_handler_duration_seconds", "Time in event handlers", labels=["namespace"])
+        with self._durations_lock:
+            durations = {ns: list(counts) for ns, counts in self._durations.items()}
+        for namespace, counts in sorted(durations.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*BUCKETS, float("inf")), counts, strict=False):
+                cumulative += count
+                buckets.append((_bound(bound), cumulative))
+            family.add_metric([namespace], buckets, counts[-1])
+        return family
+
+
+def _bound(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class MetricsMiddleware:
+    """A WSGI app with ``/metrics`` answered first (``SocketIO(app, metrics=True)``)."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], metrics: Metrics) -> None:
+        self.metrics_inner = app
+        self.metrics = metrics
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == PATH:
+            return self.metrics(environ, start_response)
+        return self.metrics_inner(environ, start_response)

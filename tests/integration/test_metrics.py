@@ -1,0 +1,66 @@
+"""Prometheus metrics at /metrics after known traffic, from the official client and raw sockets."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.request
+
+from tests.conftest import APPS, ServerProcess, run_node
+from tests.integration.test_hardening import sio_client, slow_client
+
+
+def scrape(server: ServerProcess) -> dict[str, float]:
+    with urllib.request.urlopen(server.url + "/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        match = re.match(r"^(surge_\w+(?:\{[^}]*\})?) (\S+)$", line)
+        if match:
+            samples[match.group(1)] = float(match.group(2))
+    return samples
+
+
+def test_counters_and_gauges_after_known_traffic() -> None:
+    server = ServerProcess(APPS / "echo_app.py", {"METRICS": "1", "MAX_WRITE_BUFFER": "65536"})
+    try:
+        assert run_node("echo", server.url, 4, ["websocket"])["results"] == [True] * 12
+        assert run_node("rooms", server.url, 4, ["websocket"])["a"] == [{"hello": "blue"}]
+        with sio_client(server) as trigger:
+            slow = slow_client(server, "flood")
+            trigger.send('421["flood","flood",2000,10000]')  # 20 MB to a client that never reads
+            deadline = time.monotonic() + 10
+            while (metrics := scrape(server))["surge_congested_clients"] != 1:
+                assert time.monotonic() < deadline, metrics
+                time.sleep(0.1)
+            slow.close()
+        assert metrics['surge_connects_total{namespace="/"}'] == 6  # 1 + 3 + the trigger and the slow one
+        assert metrics['surge_disconnects_total{namespace="/",reason="client disconnect"}'] == 4
+        assert metrics['surge_events_received_total{event="echo",namespace="/"}'] == 12
+        assert metrics['surge_events_received_total{event="join",namespace="/"}'] == 3  # 2 + the slow one
+        assert metrics['surge_events_emitted_total{event="welcome",namespace="/"}'] == 6
+        assert metrics['surge_events_emitted_total{event="room_message",namespace="/"}'] == 1
+        assert metrics['surge_events_emitted_total{event="flood",namespace="/"}'] >= 1  # the rest wait for it
+        assert metrics['surge_connected_clients{namespace="/",transport="websocket"}'] == 2
+        assert metrics["surge_congested_clients"] == 1
+        assert metrics['surge_handler_duration_seconds_count{namespace="/"}'] >= 12 + 3 + 1
+        assert metrics["surge_worker_threads"] >= 1
+        assert "surge_recovery_log_bytes" not in metrics
+    finally:
+        server.stop()
+
+
+def test_event_names_from_clients_cannot_grow_the_series_without_bound() -> None:
+    server = ServerProcess(APPS / "echo_app.py", {"METRICS": "1"})
+    try:
+        with sio_client(server) as ws:
+            for n in range(150):
+                ws.send(f'42["made_up_{n}"]')
+            ws.send('4299["echo","done"]')
+            assert ws.recv(timeout=5) == '4399["done"]'
+        names = {key for key in scrape(server) if key.startswith("surge_events_received_total")}
+        assert len(names) <= 100 + 1
+        assert 'surge_events_received_total{event="_other",namespace="/"}' in names
+    finally:
+        server.stop()
