@@ -6,7 +6,8 @@ unix, with gunicorn's TLS settings.  As uvicorn's ``UvicornWorker`` does: the
 master's SIGTERM (graceful stop, and ``HUP`` reloads, which stop old workers
 that way) closes every session with a disconnect and lets requests finish;
 SIGQUIT stops at once; the worker tells the master it is alive from the event
-loop, so a loop blocked for ``--timeout`` gets the worker restarted.
+loop, so a loop blocked for ``--timeout`` gets the worker replaced (the master's
+SIGABRT ends the process even while a handler blocks the loop).
 
 ``module:app`` names the Flask app set up with ``SocketIO(app)`` (or the
 ``SocketIO`` object), as for the ``surge`` command.  A session lives in one
@@ -40,6 +41,19 @@ MANY_WORKERS = (
 
 class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
     """A gunicorn worker running Surge's asyncio server."""
+
+    def handle_abort(self, sig: int, frame: Any) -> None:
+        # The master's SIGABRT after --timeout: the loop is blocked, so the worker ends here (gunicorn's
+        # sys.exit would surface inside the blocking handler, and the loop would swallow it and go on).
+        self.alive = False
+        self.cfg.worker_abort(self)
+        os._exit(1)
+
+    def handle_quit(self, sig: int, frame: Any) -> None:
+        # SIGQUIT: stop at once, as gunicorn's workers do (and for the same reason as above, for real).
+        self.alive = False
+        self.cfg.worker_int(self)
+        os._exit(0)
 
     def init_signals(self) -> None:
         # SIGTERM and SIGINT are the loop's (a graceful stop, surge.runtime.server.serve);

@@ -9,6 +9,8 @@ import socket
 import time
 from pathlib import Path
 
+from websockets.sync.client import connect
+
 from tests.conftest import APPS, ServerProcess, run_node
 
 GUNICORN = """
@@ -71,5 +73,40 @@ def test_hup_replaces_the_worker_and_term_stops_gracefully(tmp_path: Path) -> No
         os.kill(server.proc.pid, signal.SIGTERM)
         assert server.proc.wait(15) == 0
         assert "Traceback" not in server.output()
+    finally:
+        server.stop()
+
+
+BLOCKING_APP = """
+import time
+from flask import Flask
+from surge import SocketIO
+
+app = Flask(__name__)
+socketio = SocketIO(app)
+
+
+@socketio.on("block")
+async def block():
+    time.sleep(30)  # on the event loop: nothing else runs, the worker stops telling the master it lives
+"""
+
+
+def test_a_blocked_loop_gets_the_worker_replaced_after_the_timeout(tmp_path: Path) -> None:
+    (tmp_path / "blocking_app.py").write_text(BLOCKING_APP)
+    script = tmp_path / "serve.py"
+    script.write_text(GUNICORN.format(folder=str(tmp_path), extra=["--timeout", "2"], app="blocking_app:app"))
+    server = ServerProcess(script)
+    try:
+        wait_for("Surge serving", server)
+        with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
+            assert ws.recv(timeout=5).startswith("0{")
+            ws.send("40")
+            assert ws.recv(timeout=5).startswith("40{")
+            ws.send('42["block"]')
+            wait_for("WORKER TIMEOUT", server)
+        wait_for("Surge serving", server, 2)  # a new worker
+        with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
+            assert ws.recv(timeout=5).startswith("0{")
     finally:
         server.stop()
