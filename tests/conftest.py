@@ -65,6 +65,14 @@ class ServerProcess:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
+    def wait_output(self, text: str, count: int = 1, timeout: float = 10) -> str:
+        """Wait until ``text`` has been printed ``count`` times; returns the output."""
+        deadline = time.monotonic() + timeout
+        while (output := self.output()).count(text) < count:
+            assert time.monotonic() < deadline, f"{text!r} not printed {count} time(s):\n{output}"
+            time.sleep(0.02)
+        return output
+
     def get_json(self, path: str) -> Any:
         with urllib.request.urlopen(self.url + path, timeout=5) as response:
             return json.loads(response.read())

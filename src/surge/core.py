@@ -150,7 +150,7 @@ class ServerCore:
             dumps=dumps,
             loads=loads,
             trace=bool(opts["logger"]),
-            recovery=Recovery(loop.time, **recovery_options) if recovery_options else None,
+            recovery=Recovery(loop.time, **recovery_options) if recovery_options is not None else None,
         )
         if opts["message_queue"]:
             self.queue = backends.pubsub(

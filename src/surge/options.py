@@ -49,12 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "metrics": False,  # Prometheus metrics at /metrics (surge.metrics)
 }
 
-# connection_state_recovery=True, or a dict overriding some of these (surge.server.recovery).
-RECOVERY_DEFAULTS: dict[str, Any] = {
-    "max_disconnection_duration": 120.0,  # seconds
-    "max_buffer_size": 16 * 1024 * 1024,  # bytes of events kept for clients that are away
-    "skip_connect_handler": True,  # a recovered client is not seen by the connect handler again
-}
+# connection_state_recovery=True, or a dict of some of these (surge.server.recovery.Recovery's defaults).
+RECOVERY_OPTIONS = ("max_disconnection_duration", "max_buffer_size", "skip_connect_handler")
 
 ALIASES = {"resource": "path"}
 
@@ -112,20 +108,21 @@ def _check(options: dict[str, Any], warn: bool) -> None:
 
 
 def recovery(value: Any) -> dict[str, Any] | None:
-    """``connection_state_recovery`` as the keyword arguments of :class:`~surge.server.recovery.Recovery`."""
+    """``connection_state_recovery`` as keyword arguments of :class:`~surge.server.recovery.Recovery`
+    (None: off)."""
     if not value:
         return None
     if value is True:
-        return dict(RECOVERY_DEFAULTS)
+        return {}
     if not isinstance(value, dict):
-        raise ValueError(f"connection_state_recovery={value!r}: pass True or a dict of {', '.join(RECOVERY_DEFAULTS)}")
-    unknown = set(value) - set(RECOVERY_DEFAULTS)
+        raise ValueError(f"connection_state_recovery={value!r}: pass True or a dict of {', '.join(RECOVERY_OPTIONS)}")
+    unknown = set(value) - set(RECOVERY_OPTIONS)
     if unknown:
         raise ValueError(
             f"connection_state_recovery: unknown option(s) {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(RECOVERY_DEFAULTS)}"
+            f"known: {', '.join(RECOVERY_OPTIONS)}"
         )
-    return {**RECOVERY_DEFAULTS, **value}
+    return dict(value)
 
 
 def tls_context(certfile: Any = None, keyfile: Any = None, ssl_context: Any = None) -> ssl.SSLContext | None:

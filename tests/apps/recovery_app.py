@@ -1,7 +1,7 @@
 """An app with connection state recovery (tests/integration/test_recovery.py).
 
 RECOVERY_WINDOW (seconds) and SKIP_CONNECT ("0": the connect handler sees recovered clients too)
-come from the environment, with PORT.
+come from the environment, with PORT; ASGI_SERVER=uvicorn serves asgi_app() under uvicorn.
 """
 
 import os
@@ -77,4 +77,9 @@ def push_now():
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]))
+    if os.environ.get("ASGI_SERVER") == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(socketio.asgi_app(), host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")
+    else:
+        socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]))

@@ -94,3 +94,15 @@ def test_ping_interval_with_a_grace_period_as_python_engineio() -> None:
     assert not session.has_packets()
     session.on_timer(1.0)
     assert [p.type.name for p in session.packets_to_send()] == ["PING"]
+
+
+def test_connection_state_recovery_takes_recoverys_own_options_and_nothing_else() -> None:
+    import inspect
+
+    from surge.options import RECOVERY_OPTIONS
+    from surge.server.recovery import Recovery
+
+    assert tuple(p for p in inspect.signature(Recovery).parameters if p != "clock") == RECOVERY_OPTIONS
+    for bad, message in (({"max_disconnection": 5}, "unknown option"), (120, "pass True or a dict")):
+        with pytest.raises(ValueError, match=message):
+            make(connection_state_recovery=bad)

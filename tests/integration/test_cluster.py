@@ -166,10 +166,7 @@ def test_garbage_and_pickles_on_the_channel_are_ignored_with_a_log_line(redis_ur
         client.publish(channel, json.dumps({"v": 99, "kind": "emit"}))
         result = run_cluster_clients([s.url for s in servers], ["room"])  # and the cluster still works
         for server in servers:
-            deadline = time.monotonic() + 5
-            while server.output().count("ignoring a message on the queue channel") < 3:
-                assert time.monotonic() < deadline, server.output()
-                time.sleep(0.05)
+            server.wait_output("ignoring a message on the queue channel", 3, timeout=5)
     assert [g["room_message"] for g in result["got"]] == [[{"hello": "cluster"}]] * 3
 
 
@@ -189,11 +186,7 @@ def test_dropped_amqp_connections_lose_nothing() -> None:
 
 def wait_in_output(server: ServerProcess, text: str, timeout: float = 15) -> float:
     """When (seconds since the epoch, from tests/apps/cluster_app.py's log) ``text`` was last logged."""
-    deadline = time.monotonic() + timeout
-    while text not in server.output():
-        assert time.monotonic() < deadline, server.output()
-        time.sleep(0.02)
-    line = [line for line in server.output().splitlines() if text in line][-1]
+    line = [line for line in server.wait_output(text, timeout=timeout).splitlines() if text in line][-1]
     return float(line.split()[0])
 
 

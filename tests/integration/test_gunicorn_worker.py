@@ -6,7 +6,6 @@ import http.client
 import os
 import signal
 import socket
-import time
 from pathlib import Path
 
 from websockets.sync.client import connect
@@ -38,18 +37,11 @@ class UnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def wait_for(condition: str, server: ServerProcess, count: int = 1) -> None:
-    deadline = time.monotonic() + 10
-    while server.output().count(condition) < count:
-        assert time.monotonic() < deadline, server.output()
-        time.sleep(0.05)
-
-
 def test_tcp_and_unix_binds_serve_socketio_and_the_routes(tmp_path: Path) -> None:
     path = tmp_path / "surge.sock"
     server = serve(tmp_path, ["-b", f"unix:{path}"])
     try:
-        wait_for("Surge serving", server)
+        server.wait_output("Surge serving")
         assert run_node("echo", server.url, 4, ["websocket"])["results"] == [True] * 12
         for target, expected in (("/socket.io/?EIO=4&transport=polling", b'0{"sid":'), ("/", b"surge test app")):
             connection = UnixConnection(path)
@@ -65,10 +57,10 @@ def test_tcp_and_unix_binds_serve_socketio_and_the_routes(tmp_path: Path) -> Non
 def test_hup_replaces_the_worker_and_term_stops_gracefully(tmp_path: Path) -> None:
     server = serve(tmp_path, [])
     try:
-        wait_for("Surge serving", server)
+        server.wait_output("Surge serving")
         os.kill(server.proc.pid, signal.SIGHUP)  # the master: a new worker, the old one stopped gracefully
-        wait_for("Surge serving", server, 2)
-        wait_for("Worker exiting", server)
+        server.wait_output("Surge serving", 2)
+        server.wait_output("Worker exiting")
         assert run_node("echo", server.url, 4)["results"] == [True] * 12
         os.kill(server.proc.pid, signal.SIGTERM)
         assert server.proc.wait(15) == 0
@@ -98,14 +90,14 @@ def test_a_blocked_loop_gets_the_worker_replaced_after_the_timeout(tmp_path: Pat
     script.write_text(GUNICORN.format(folder=str(tmp_path), extra=["--timeout", "2"], app="blocking_app:app"))
     server = ServerProcess(script)
     try:
-        wait_for("Surge serving", server)
+        server.wait_output("Surge serving")
         with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
             assert ws.recv(timeout=5).startswith("0{")
             ws.send("40")
             assert ws.recv(timeout=5).startswith("40{")
             ws.send('42["block"]')
-            wait_for("WORKER TIMEOUT", server)
-        wait_for("Surge serving", server, 2)  # a new worker
+            server.wait_output("WORKER TIMEOUT")
+        server.wait_output("Surge serving", 2)  # a new worker
         with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
             assert ws.recv(timeout=5).startswith("0{")
     finally:

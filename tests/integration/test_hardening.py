@@ -68,13 +68,6 @@ def recv(ws: ClientConnection, timeout: float = 20) -> str | bytes:
     return message
 
 
-def wait_output(server: ServerProcess, text: str, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in server.output():
-        assert time.monotonic() < deadline, f"{text!r} not logged"
-        time.sleep(0.05)
-
-
 def assert_still_serving(server: ServerProcess) -> None:
     with sio_client(server) as ws:
         ws.send('4299["echo","still fine"]')
@@ -108,7 +101,7 @@ def test_slowloris_request_times_out(server: ServerProcess) -> None:
     answer = raw(server, b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ", wait=5)
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert time.monotonic() - started < 3
-    wait_output(server, "request not received in time")
+    server.wait_output("request not received in time")
     assert_still_serving(server)
 
 
@@ -127,7 +120,7 @@ def test_open_packet_from_a_client_closes_only_its_session(server: ServerProcess
             % (sid.encode(), len(body), body)
         )
         assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")  # answered, not left hanging
-    wait_output(server, f"closing session {sid}: unexpected OPEN packet from client")
+    server.wait_output(f"closing session {sid}: unexpected OPEN packet from client")
     assert_still_serving(server)
 
 
@@ -145,7 +138,7 @@ def test_connection_cap(server: ServerProcess) -> None:
             except ConnectionResetError:
                 break
             assert len(socks) <= 40
-        wait_output(server, "refusing connections")
+        server.wait_output("refusing connections")
     finally:
         for sock in socks:
             sock.close()

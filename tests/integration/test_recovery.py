@@ -1,4 +1,5 @@
-"""Connection state recovery with the official clients: the window, the connect handler, old clients.
+"""Connection state recovery with the official clients: every way of starting the app, the window,
+the connect handler, old clients.
 
 The session itself is compared with Node's in tests/differential/test_recovery_node.py.
 """
@@ -7,9 +8,47 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import APPS, PEERS, ServerProcess, run_node
+from tests.integration.test_start_ways import FLASK, GUNICORN, PYTHON_RUN
 from tests.proxy import TcpProxy
+
+WAYS = {
+    "flask run": (FLASK.format(app="recovery_app:app"), {}),
+    "gunicorn --threads 50": (GUNICORN.format(args=["--threads", "50"], folder=str(APPS), app="recovery_app:app"), {}),
+    "gunicorn -k SurgeWorker": (
+        GUNICORN.format(args=["-k", "surge.workers.SurgeWorker"], folder=str(APPS), app="recovery_app:app"),
+        {},
+    ),
+    "uvicorn asgi_app()": (
+        PYTHON_RUN.format(argv=["recovery_app.py"], script=str(APPS / "recovery_app.py")),
+        {"ASGI_SERVER": "uvicorn"},
+    ),
+}
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_recovery_however_the_app_is_started(tmp_path: Path, way: str) -> None:
+    code, env = WAYS[way]
+    (tmp_path / "serve.py").write_text(code)
+    server = ServerProcess(tmp_path / "serve.py", env, cwd=APPS)
+    try:
+        for transports in (["websocket"], ["polling"]):
+            result = run_node("recovery", server.url, 4, transports, before=True)
+            assert result["recovered"] is True, (transports, result)
+            assert result["id"] == result["firstId"]
+            assert [args[:2] for args in result["got"]] == [
+                ["before", "the drop"],
+                ["missed", "to sid"],
+                ["missed", "to room"],
+                ["missed", "to all"],
+                ["now", "after the reconnect"],
+            ], transports
+    finally:
+        server.stop()
 
 
 def test_a_client_away_longer_than_the_window_gets_a_fresh_session() -> None:

@@ -8,10 +8,13 @@ both.  docs/deployment.md lists the same rows.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
+import ssl
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,25 +30,29 @@ SURGE = "import os, sys; from surge.cli import main; main([{app!r}, '--port', os
 FLASK = "import os, sys; from flask.cli import main; sys.argv = ['flask', '--app', {app!r}, 'run', '--port', os.environ['PORT']]; main()"
 GUNICORN = (
     "import os, sys; from gunicorn.app.wsgiapp import run; "
-    "sys.argv = ['gunicorn', *{args!r}, '--chdir', {folder!r}, '-b', '127.0.0.1:' + os.environ['PORT'], 'echo_app:app']; run()"
+    "sys.argv = ['gunicorn', *{args!r}, '--chdir', {folder!r}, '-b', '127.0.0.1:' + os.environ['PORT'], {app!r}]; run()"
 )
 
 
 class Row:
-    """A running way of serving: the URLs its clients use, and how to stop it."""
+    """A running way of serving: the URLs its clients use, and how to stop it; ``metrics``: it serves
+    /metrics (tests/apps/echo_app.py with METRICS=1)."""
 
-    def __init__(self, urls: list[str], stop: Callable[[], None], insecure: bool = False) -> None:
+    def __init__(
+        self, urls: list[str], stop: Callable[[], None], insecure: bool = False, metrics: bool = False
+    ) -> None:
         self.urls = urls
         self.stop = stop
         self.insecure = insecure
+        self.metrics = metrics
 
 
 def python_row(tmp: Path, code: str, env: dict[str, str] | None = None, scheme: str = "http") -> Row:
     script = tmp / "serve.py"
     script.write_text(code)
-    server = ServerProcess(script, env, cwd=APPS)
+    server = ServerProcess(script, {"METRICS": "1", **(env or {})}, cwd=APPS)
     url = f"{scheme}://127.0.0.1:{server.port}"
-    return Row([url, url], server.stop, insecure=scheme == "https")
+    return Row([url, url], server.stop, insecure=scheme == "https", metrics=True)
 
 
 def tls_row(tmp: Path) -> Row:
@@ -114,10 +121,10 @@ ROWS: dict[str, Callable[[Path, pytest.FixtureRequest], Row]] = {
     "surge module:app": lambda tmp, _: python_row(tmp, SURGE.format(app="echo_app:app")),
     "flask run": lambda tmp, _: python_row(tmp, FLASK.format(app="echo_app:app")),
     "gunicorn -k SurgeWorker": lambda tmp, _: python_row(
-        tmp, GUNICORN.format(args=["-k", "surge.workers.SurgeWorker"], folder=str(APPS))
+        tmp, GUNICORN.format(args=["-k", "surge.workers.SurgeWorker"], folder=str(APPS), app="echo_app:app")
     ),
     "gunicorn --threads 50": lambda tmp, _: python_row(
-        tmp, GUNICORN.format(args=["--threads", "50"], folder=str(APPS))
+        tmp, GUNICORN.format(args=["--threads", "50"], folder=str(APPS), app="echo_app:app")
     ),
     "uvicorn asgi_app()": lambda tmp, _: python_row(
         tmp, PYTHON_RUN.format(argv=["asgi_echo.py"], script=str(APPS / "asgi_echo.py")), {"ASGI_SERVER": "uvicorn"}
@@ -143,3 +150,9 @@ def test_connect_echo_and_broadcast(row: Row, transports: list[str] | None) -> N
     assert result["echo"] == ["hello", {"n": 1}, {"type": "Buffer", "data": [1, 2]}]
     assert result["got"] == [[{"hello": "all"}]] * len(row.urls)
     assert result["transports"] == ["polling" if transports else "websocket"] * len(row.urls)
+    if row.metrics:  # /metrics, however the app is started, counts what the session did
+        context = ssl._create_unverified_context() if row.insecure else None  # the test's own certificate
+        with urllib.request.urlopen(row.urls[0] + "/metrics", timeout=5, context=context) as response:
+            text = response.read().decode()
+        echoes = re.search(r'^surge_events_received_total\{event="echo",namespace="/"\} (\S+)$', text, re.M)
+        assert echoes is not None and float(echoes.group(1)) >= 1, text

@@ -150,27 +150,39 @@ class RedisPubSub:
             await client.aclose()
 
     async def _listen(self) -> None:
+        """Listen until closed: reconnect with backoff whenever Redis goes away, and log it."""
         backoff = BACKOFF_FIRST
+        failed = False
         while True:
             client = aioredis.Redis.from_url(self.url)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self.channel)
-                if backoff > BACKOFF_FIRST:
-                    log.warning("reconnected to Redis; listening on %r again", self.channel)
-                backoff = BACKOFF_FIRST
-                self.subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.on_message(message["data"])
+                await self._read(client, reconnected=failed)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if self.subscribed.is_set():  # it was listening: a new outage, retried quickly first
+                    backoff = BACKOFF_FIRST
                 self.subscribed.clear()
-                log.warning("lost the Redis subscription (%s); reconnecting in %.1f s", exc, backoff)
+                failed = True
+                log.warning("lost the Redis %s (%s); reconnecting in %.1f s", self.listening, exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
             finally:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await client.aclose()
+
+    listening = "subscription"  # what the listener holds, for the log lines
+
+    async def _read(self, client: aioredis.Redis, reconnected: bool) -> None:
+        """Hand every message to ``on_message`` (sets ``subscribed`` once listening); returns only on error."""
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.channel)
+            if reconnected:
+                log.warning("reconnected to Redis; listening on %r again", self.channel)
+            self.subscribed.set()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    self.on_message(message["data"])
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 class RedisPublisher:

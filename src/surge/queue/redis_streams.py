@@ -14,14 +14,12 @@ Every process of a cluster must use the same transport.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 
-from surge.queue.redis_pubsub import BACKOFF_FIRST, BACKOFF_MAX, STREAM_MAXLEN, RedisPubSub
+from surge.queue.redis_pubsub import STREAM_MAXLEN, RedisPubSub
 
 log = logging.getLogger("surge.queue")
 
@@ -46,32 +44,24 @@ class RedisStreams(RedisPubSub):
     async def _ready_after_outage(self, client: aioredis.Redis) -> str:
         return "the stream keeps them for every listener"
 
-    async def _listen(self) -> None:
-        backoff = BACKOFF_FIRST
-        while True:
-            client = aioredis.Redis.from_url(self.url)
-            presence = client.pubsub()
-            try:
-                await presence.subscribe(self.channel)
-                await self._resume_point(client, backoff > BACKOFF_FIRST)
-                backoff = BACKOFF_FIRST
-                self.subscribed.set()
-                while True:
-                    batches: Any = await client.xread({self.channel: self.last_id}, count=BATCH, block=BLOCK_MS)
-                    for _stream, entries in batches:
-                        for entry_id, fields in entries:
-                            self.last_id = entry_id
-                            data = fields.get(b"d")
-                            if data is not None:
-                                self.on_message(data)
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                self.subscribed.clear()
-                log.warning("lost the Redis stream (%s); reconnecting in %.1f s", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX)
-            finally:
-                await presence.aclose()  # type: ignore[no-untyped-call]
-                await client.aclose()
+    listening = "stream"
+
+    async def _read(self, client: aioredis.Redis, reconnected: bool) -> None:
+        presence = client.pubsub()
+        try:
+            await presence.subscribe(self.channel)
+            await self._resume_point(client, reconnected)
+            self.subscribed.set()
+            while True:
+                batches: Any = await client.xread({self.channel: self.last_id}, count=BATCH, block=BLOCK_MS)
+                for _stream, entries in batches:
+                    for entry_id, fields in entries:
+                        self.last_id = entry_id
+                        data = fields.get(b"d")
+                        if data is not None:
+                            self.on_message(data)
+        finally:
+            await presence.aclose()  # type: ignore[no-untyped-call]
 
     async def _resume_point(self, client: aioredis.Redis, reconnected: bool) -> None:
         """Where reading starts: after the newest entry at the first start, after the last one read since."""
