@@ -5,7 +5,6 @@ Change ``from flask_socketio import ...`` to ``from surge import ...``.
 
 from surge.errors import ConnectionRefusedError, SurgeError
 from surge.flask import (
-    Namespace,
     SocketIO,
     call,
     close_room,
@@ -16,6 +15,7 @@ from surge.flask import (
     rooms,
     send,
 )
+from surge.namespace import Namespace
 
 __all__ = [
     "ConnectionRefusedError",

@@ -1,8 +1,9 @@
-"""Find the official browser client (``socket.io.min.js``) to serve at ``/socket.io/socket.io.js``.
+"""Find the files of npm packages Surge serves: the browser client and the Admin UI.
 
-Surge does not ship a copy: it serves the file of the ``socket.io-client`` npm
-package the project installed, or a file the user names with the ``client_js``
-option or the ``SURGE_CLIENT_JS`` environment variable.
+Surge does not ship copies: it serves the files of the ``socket.io-client`` and
+``@socket.io/admin-ui`` npm packages the project installed (found in a
+``node_modules`` folder above the working directory or the app), or a path the
+user names with an option or an environment variable.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ MISSING = (
     "No socket.io.js to serve at /socket.io/socket.io.js: run `npm install socket.io-client` in your "
     "project, or name the file with SocketIO(app, client_js=...) or the SURGE_CLIENT_JS environment variable"
 )
+ADMIN_UI = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
+ADMIN_UI_MISSING = (
+    "No Admin UI to serve: run `npm install @socket.io/admin-ui` in your project, or name its ui/dist "
+    "folder with instrument(ui_files=...) or the SURGE_ADMIN_UI environment variable"
+)
 
 
 def find_client_js(option: str | os.PathLike[str] | None, *roots: str | os.PathLike[str]) -> Path | None:
@@ -28,9 +34,26 @@ def find_client_js(option: str | os.PathLike[str] | None, *roots: str | os.PathL
         if not path.is_file():
             raise FileNotFoundError(f"client_js: no such file {path}")
         return path
+    return _above(roots, *(DIST / name for name in NAMES))
+
+
+def find_admin_ui(option: str | os.PathLike[str] | None, *roots: str | os.PathLike[str]) -> Path | None:
+    """The Admin UI's folder (with its index.html): the option, else the environment, else ``node_modules``."""
+    given = option or os.environ.get("SURGE_ADMIN_UI")
+    if given:
+        path = Path(given)
+        if not (path / "index.html").is_file():
+            raise FileNotFoundError(f"ui_files: no index.html in {path}")
+        return path
+    found = _above(roots, ADMIN_UI / "index.html")
+    return found.parent if found is not None else None
+
+
+def _above(roots: tuple[str | os.PathLike[str], ...], *relatives: Path) -> Path | None:
+    """The first of ``relatives`` in the nearest folder above (or at) one of ``roots`` that has one."""
     for root in roots:
         for folder in (Path(root).resolve(), *Path(root).resolve().parents):
-            for name in NAMES:
-                if (folder / DIST / name).is_file():
-                    return folder / DIST / name
+            for relative in relatives:
+                if (folder / relative).is_file():
+                    return folder / relative
     return None

@@ -26,6 +26,7 @@ import flask
 
 from surge import options as options_module
 from surge.dispatch import Dispatcher, Registry
+from surge.engine.traffic import Traffic
 from surge.errors import DisconnectedError
 from surge.handlers import Activity
 from surge.protocol import jsoncodec
@@ -178,6 +179,11 @@ class ServerCore:
             trace=bool(opts["engineio_logger"]),
         )
         self.flow = FlowControl(loop, ping_interval + opts["ping_timeout"], opts["max_write_buffer"])
+        if self.metrics is not None:
+            self.engine.traffic = Traffic()
+        admin = self.dispatcher.registry.admin
+        if admin is not None:
+            admin.start(self)
         return self.engine
 
     def serve(
@@ -375,9 +381,11 @@ class ServerCore:
             raise RuntimeError(NOT_RUNNING)
         return asyncio.run_coroutine_threadsafe(self.fetch_sockets_async(to, namespace, timeout), loop).result()
 
-    async def fetch_sockets_async(self, to: Any, namespace: str, timeout: float) -> list[dict[str, Any]]:
+    async def fetch_sockets_async(
+        self, to: Any, namespace: str, timeout: float, details: bool = False
+    ) -> list[dict[str, Any]]:
         cluster = self.require_running()
-        found = cluster.local_sockets(namespace, to)
+        found = cluster.local_sockets(namespace, to, details)
         if self.queue is None:
             return found
         listening = await self.queue.subscribers()
@@ -392,7 +400,7 @@ class ServerCore:
             if others is not None and len(answers) >= others and not done.done():
                 done.set_result(None)
 
-        fetch_id = cluster.request_sockets(namespace, to, collect)
+        fetch_id = cluster.request_sockets(namespace, to, collect, details)
         try:
             await asyncio.wait_for(done, timeout)
         except TimeoutError:

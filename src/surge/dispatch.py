@@ -148,6 +148,18 @@ class Registry:
     table: HandlerTable = field(default_factory=HandlerTable)
     exception_handlers: dict[str, Handler] = field(default_factory=dict)
     default_exception_handler: Handler | None = None
+    admin: Instrument | None = None  # socketio.instrument()
+
+
+class Instrument(Protocol):
+    """What ``instrument()`` set up (surge.admin.Admin): started with every server core that runs."""
+
+    namespace: str
+
+    def start(self, core: Any) -> None: ...
+
+    def middleware(self, app: Any, socketio_path: str) -> Any:
+        """``app`` with the UI's files answered first (or ``app`` itself)."""
 
 
 class Core(Protocol):

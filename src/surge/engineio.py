@@ -125,6 +125,9 @@ class EngineIO:
         self.connections.pop(conn.sid, None)
         self._dispatch("disconnect", (conn.sid, reason))
 
+    def engine_upgraded(self, conn: EngineConnection) -> None:
+        pass
+
     def _dispatch(self, event: str, args: tuple[Any, ...], then: Callable[[Any], Any] | None = None) -> None:
         handler = self.handlers.get(event)
         if handler is None:

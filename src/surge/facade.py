@@ -30,10 +30,12 @@ class ServerFacade:
 
     async_mode = ASYNC_MODE
 
-    def __init__(self, core: ServerCore) -> None:
+    def __init__(self, core: ServerCore, instrument: Callable[..., Any]) -> None:
         self._core = core
         self.manager = ManagerFacade(core)
         self.eio = EngineFacade()
+        # python-socketio's instrument(), which Flask-SocketIO apps reach as socketio.server.instrument()
+        self.instrument = instrument
 
     # -- emitting -----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The Flask-SocketIO-compatible front: ``SocketIO``, ``Namespace`` and the context functions.
+"""The Flask-SocketIO-compatible front: ``SocketIO`` and the context functions (``Namespace``: surge.namespace).
 
 An app written for Flask-SocketIO runs after changing its import to
 ``from surge import ...``.  Handlers run inside a Flask request context built
@@ -32,7 +32,8 @@ from surge.core import ServerCore, event_args, skip_list
 from surge.dispatch import EmitterCallback, Registry
 from surge.engine.constants import Reason
 from surge.facade import ASYNC_MODE, ServerFacade
-from surge.handlers import Handler, HandlerRecord
+from surge.handlers import Handler
+from surge.namespace import Namespace
 from surge.options import resolve as resolve_options
 from surge.queue.messages import Kind
 from surge.runtime.asgi import AsgiApp
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     import socket
     from ssl import SSLContext
 
+    from surge.admin import Admin
     from surge.test_client import SocketIOTestClient
 
 log = logging.getLogger("surge")
@@ -83,17 +85,24 @@ class SocketIO:
         self.core = ServerCore(app, merged, self.registry)
         self._facade = None
         if isinstance(app, flask.Flask):
-            # As Flask-SocketIO: any WSGI server (flask run, gunicorn) serves Socket.IO through
-            # app.wsgi_app; socketio.run and ASGI route the Engine.IO path before it.
-            inner: Any = app.wsgi_app
-            if isinstance(inner, EngineMiddleware):
-                inner = inner.app
-            inner = getattr(inner, "metrics_inner", inner)  # an earlier init_app's metrics=True
-            if self.core.metrics is not None:
-                from surge.metrics import MetricsMiddleware
+            self._wrap_wsgi_app(app)
 
-                inner = MetricsMiddleware(inner, self.core.metrics)
-            app.wsgi_app = EngineMiddleware(inner, merged["path"], self.core.wsgi_bridge)  # type: ignore[method-assign]
+    def _wrap_wsgi_app(self, app: flask.Flask) -> None:
+        """As Flask-SocketIO: any WSGI server (flask run, gunicorn) serves Socket.IO through
+        app.wsgi_app; socketio.run and ASGI route the Engine.IO path before it.  Metrics and
+        the Admin UI's files are answered there too, so every way of starting the app has them."""
+        inner: Any = app.wsgi_app
+        if isinstance(inner, EngineMiddleware):
+            inner = inner.app
+        while (nested := getattr(inner, "inner_app", None)) is not None:
+            inner = nested  # the layers of an earlier init_app or instrument()
+        if self.core.metrics is not None:
+            from surge.metrics import MetricsMiddleware
+
+            inner = MetricsMiddleware(inner, self.core.metrics)
+        if self.registry.admin is not None:
+            inner = self.registry.admin.middleware(inner, self.server_options["path"])
+        app.wsgi_app = EngineMiddleware(inner, self.server_options["path"], self.core.wsgi_bridge)  # type: ignore[method-assign]
 
     @property
     def exception_handlers(self) -> dict[str, Handler]:
@@ -169,7 +178,7 @@ class SocketIO:
     def server(self) -> ServerFacade:
         """python-socketio's ``Server`` API, for what apps reach through ``socketio.server`` (see surge.facade)."""
         if self._facade is None:
-            self._facade = ServerFacade(self.core)
+            self._facade = ServerFacade(self.core, self.instrument)
         return self._facade
 
     def metrics_app(self) -> Any:
@@ -177,6 +186,17 @@ class SocketIO:
         if self.core.metrics is None:
             raise ValueError("metrics_app() needs SocketIO(app, metrics=True)")
         return self.core.metrics
+
+    def instrument(self, auth: Any = None, **options: Any) -> Admin:
+        """Report to the official Socket.IO Admin UI and serve it at ``/admin/`` (options: surge.admin.Admin)."""
+        from surge.admin import Admin
+
+        if self.registry.admin is not None:
+            raise RuntimeError("instrument() was called already")
+        admin = self.registry.admin = Admin(self, auth, **options)
+        if isinstance(self.app, flask.Flask):
+            self._wrap_wsgi_app(self.app)
+        return admin
 
     @property
     def recovered(self) -> bool:
@@ -488,110 +508,3 @@ def disconnect(sid: str | None = None, namespace: str | None = None, silent: boo
     """Disconnect the sender (or ``sid``)."""
     socketio, current_sid, current_ns = _current()
     socketio.core.room_operation(Kind.DISCONNECT, namespace or current_ns, sid or current_sid)
-
-
-class Namespace:
-    """Class-based handlers: a method ``on_<event>`` handles ``<event>``."""
-
-    def __init__(self, namespace: str | None = None) -> None:
-        self.namespace = namespace or "/"
-        self.socketio: SocketIO | None = None
-
-    def _set_socketio(self, socketio: SocketIO) -> None:
-        self.socketio = socketio
-
-    def _io(self) -> SocketIO:
-        if self.socketio is None:
-            raise RuntimeError("register the namespace with socketio.on_namespace() first")
-        return self.socketio
-
-    def trigger_event(self, event: str, sid: str, *args: Any) -> Any:
-        """Call the ``on_<event>`` method, if there is one (Flask-SocketIO's signature).
-
-        Override it to route events yourself; ``args`` are the event's arguments,
-        for ``connect`` ``(environ, auth)`` and for ``disconnect`` ``(reason,)``.
-        """
-        handler = getattr(self, "on_" + (event or ""), None)
-        if handler is None:
-            return None
-        if event == "connect" or event == "disconnect":
-            extra = args[-1] if args else None  # auth / reason
-            return handler(extra) if HandlerRecord.of(handler).takes_extra else handler()
-        return handler(*args)
-
-    def emit(
-        self,
-        event: str,
-        data: Any = None,
-        room: str | None = None,
-        include_self: bool = True,
-        namespace: str | None = None,
-        callback: Handler | None = None,
-        to: str | None = None,
-        skip_sid: Any = None,
-    ) -> None:
-        """Emit to a room or to everyone in this namespace."""
-        self._io().emit(
-            event,
-            data,
-            to=to or room,
-            include_self=include_self,
-            namespace=namespace or self.namespace,
-            callback=callback,
-            skip_sid=skip_sid,
-        )
-
-    def send(
-        self,
-        data: Any,
-        room: str | None = None,
-        include_self: bool = True,
-        namespace: str | None = None,
-        callback: Handler | None = None,
-        to: str | None = None,
-    ) -> None:
-        """Send a ``message`` event."""
-        self._io().send(
-            data, to=to or room, include_self=include_self, namespace=namespace or self.namespace, callback=callback
-        )
-
-    def call(
-        self,
-        event: str,
-        data: Any = None,
-        to: str | None = None,
-        sid: str | None = None,
-        namespace: str | None = None,
-        timeout: float = 60,
-    ) -> Any:
-        """Emit to one client and wait for its ack."""
-        return self._io().call(event, data, to=to or sid, namespace=namespace or self.namespace, timeout=timeout)
-
-    def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        io = self._io()
-        io.core.room_operation(Kind.ENTER_ROOM, namespace or self.namespace, sid, room)
-
-    def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        io = self._io()
-        io.core.room_operation(Kind.LEAVE_ROOM, namespace or self.namespace, sid, room)
-
-    def close_room(self, room: str, namespace: str | None = None) -> None:
-        self._io().close_room(room, namespace or self.namespace)
-
-    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
-        return self._io().server.rooms(sid, namespace or self.namespace)
-
-    def disconnect(self, sid: str, namespace: str | None = None) -> None:
-        io = self._io()
-        io.core.room_operation(Kind.DISCONNECT, namespace or self.namespace, sid)
-
-    def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
-        """python-socketio's per-client session of ``sid`` (not Flask's)."""
-        return self._io().server.get_session(sid, namespace or self.namespace)
-
-    def save_session(self, sid: str, session: dict[str, Any], namespace: str | None = None) -> None:
-        self._io().server.save_session(sid, session, namespace or self.namespace)
-
-    def session(self, sid: str, namespace: str | None = None) -> Any:
-        """``with self.session(sid) as session:``: changes are saved on exit."""
-        return self._io().server.session(sid, namespace or self.namespace)

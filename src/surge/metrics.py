@@ -176,10 +176,10 @@ class MetricsMiddleware:
     """A WSGI app with ``/metrics`` answered first (``SocketIO(app, metrics=True)``)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], metrics: Metrics) -> None:
-        self.metrics_inner = app
+        self.inner_app = app
         self.metrics = metrics
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == PATH:
             return self.metrics(environ, start_response)
-        return self.metrics_inner(environ, start_response)
+        return self.inner_app(environ, start_response)

@@ -26,7 +26,8 @@ from surge.engine.constants import Transport
 from surge.engine.outgoing import Outgoing
 from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.runtime.engine import Channel, EngineConnection, OnMessage
+from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.engine import EngineConnection
 from surge.runtime.request import Request
 
 if TYPE_CHECKING:

@@ -24,6 +24,8 @@ socketio = SocketIO(
     cors_allowed_origins=os.environ.get("CORS_ORIGIN"),
     metrics=os.environ.get("METRICS") == "1",
 )
+if os.environ.get("ADMIN") == "1":
+    socketio.instrument(auth={"username": "admin", "password": "secret"})
 log: list[dict] = []
 log_lock = threading.Lock()
 

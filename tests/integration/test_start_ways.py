@@ -13,12 +13,15 @@ import secrets
 import shutil
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
+import socketio
 
 from tests.conftest import APPS, ServerProcess, free_port, listening, run_node, self_signed_certificate
 
@@ -36,7 +39,7 @@ GUNICORN = (
 
 class Row:
     """A running way of serving: the URLs its clients use, and how to stop it; ``metrics``: it serves
-    /metrics (tests/apps/echo_app.py with METRICS=1)."""
+    /metrics and the Admin UI (tests/apps/echo_app.py with METRICS=1 and ADMIN=1)."""
 
     def __init__(
         self, urls: list[str], stop: Callable[[], None], insecure: bool = False, metrics: bool = False
@@ -50,7 +53,7 @@ class Row:
 def python_row(tmp: Path, code: str, env: dict[str, str] | None = None, scheme: str = "http") -> Row:
     script = tmp / "serve.py"
     script.write_text(code)
-    server = ServerProcess(script, {"METRICS": "1", **(env or {})}, cwd=APPS)
+    server = ServerProcess(script, {"METRICS": "1", "ADMIN": "1", **(env or {})}, cwd=APPS)
     url = f"{scheme}://127.0.0.1:{server.port}"
     return Row([url, url], server.stop, insecure=scheme == "https", metrics=True)
 
@@ -144,6 +147,7 @@ def row(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     started.stop()
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # the TLS row's own certificate
 @pytest.mark.parametrize("transports", [None, ["polling"]], ids=["websocket", "polling"])
 def test_connect_echo_and_broadcast(row: Row, transports: list[str] | None) -> None:
     result = run_node("matrix", row.urls[0], 4, transports, urls=row.urls, insecure=row.insecure)
@@ -156,3 +160,27 @@ def test_connect_echo_and_broadcast(row: Row, transports: list[str] | None) -> N
             text = response.read().decode()
         echoes = re.search(r'^surge_events_received_total\{event="echo",namespace="/"\} (\S+)$', text, re.M)
         assert echoes is not None and float(echoes.group(1)) >= 1, text
+        check_admin_ui(row, transports, context)
+
+
+def check_admin_ui(row: Row, transports: list[str] | None, context: ssl.SSLContext | None) -> None:
+    """The Admin UI's page is served, and its socket signs in and gets its config."""
+    with urllib.request.urlopen(row.urls[0] + "/admin/", timeout=5, context=context) as response:
+        assert "<title>Socket.IO Admin UI</title>" in response.read().decode()
+    http = requests.Session()
+    http.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would win over verify=False
+    http.verify = not row.insecure
+    admin = socketio.Client(reconnection=False, ssl_verify=not row.insecure, http_session=http)
+    config = threading.Event()
+    admin.on("config", lambda _: config.set(), namespace="/admin")
+    admin.connect(
+        row.urls[0],
+        namespaces=["/admin"],
+        auth={"username": "admin", "password": "secret"},
+        transports=transports or ["polling", "websocket"],
+        wait_timeout=5,
+    )
+    try:
+        assert config.wait(5)
+    finally:
+        admin.disconnect()

@@ -48,6 +48,9 @@ class EchoApp:
     def engine_closed(self, conn: EngineConnection, reason: str) -> None:
         pass
 
+    def engine_upgraded(self, conn: EngineConnection) -> None:
+        pass
+
 
 def connection(server: HttpServer) -> tuple[HttpProtocol, FakeTransport]:
     proto = HttpProtocol(server)

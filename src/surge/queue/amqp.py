@@ -32,7 +32,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
 from aio_pika.exceptions import AMQPError
 
-from surge.queue.outbox import Outbox
+from surge.queue.outbox import Outbox, cancelling
 
 log = logging.getLogger("surge.queue")
 
@@ -91,6 +91,8 @@ class AmqpPubSub:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
+        if self.subscribed.is_set():
+            await self.outbox.drain()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -109,6 +111,8 @@ class AmqpPubSub:
             try:
                 connection = await aio_pika.connect(self.url)
             except FAILURES as exc:
+                if cancelling():
+                    raise
                 self.outbox.expire()
                 log.warning("cannot reach the AMQP broker (%s); retrying in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
@@ -128,6 +132,8 @@ class AmqpPubSub:
                     self.subscribed.set()
                     await self._publish_until_lost(connection, exchange)
             except FAILURES as exc:
+                if cancelling():
+                    raise
                 log.warning("lost the AMQP broker (%s); reconnecting in %.1f s", exc, backoff)
             self.subscribed.clear()
             await asyncio.sleep(backoff)

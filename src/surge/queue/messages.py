@@ -15,8 +15,9 @@ of the kinds below is refused with :class:`~surge.protocol.errors.RemoteProtocol
     sockets_join       to, room                      every client in ``to`` joins ``room``
     sockets_leave      to, room
     disconnect_sockets to
-    fetch              id, to                        which clients are in ``to``? every process answers
-    fetched            target, id, sockets           [{"sid": ..., "rooms": [...]}, ...]
+    fetch              id, to, [details]             which clients are in ``to``? every process answers
+    fetched            target, id, sockets           [{"sid": ..., "rooms": [...]}, ...]; with details true,
+                                                     each also has "details", as the Admin UI shows a socket
 
 ``packet`` is a Socket.IO packet as encoded once by the emitting process (for
 ``callback``, an ACK packet), so receivers forward it without re-encoding;
@@ -65,10 +66,10 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     Kind.SOCKETS_JOIN: ("to", "room"),
     Kind.SOCKETS_LEAVE: ("to", "room"),
     Kind.DISCONNECT_SOCKETS: ("to",),
-    Kind.FETCH: ("id", "to"),
+    Kind.FETCH: ("id", "to", "details"),
     Kind.FETCHED: ("target", "id", "sockets"),
 }
-_OPTIONAL: dict[str, set[str]] = {Kind.EMIT: {"id", "skip", "bin"}, Kind.CALLBACK: {"bin"}}
+_OPTIONAL: dict[str, set[str]] = {Kind.EMIT: {"id", "skip", "bin"}, Kind.CALLBACK: {"bin"}, Kind.FETCH: {"details"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ class QueueMessage:
     id: str = ""
     target: str = ""
     sockets: tuple[dict[str, Any], ...] = ()
+    details: bool = False
 
 
 def encode(message: QueueMessage) -> bytes:
@@ -100,7 +102,9 @@ def encode(message: QueueMessage) -> bytes:
             data[name] = None if value is None else list(value)
         elif name == "sockets":
             data["sockets"] = list(message.sockets)
-        elif name == "id" and not message.id and message.kind == Kind.EMIT:
+        elif (name == "id" and not message.id and message.kind == Kind.EMIT) or (
+            name == "details" and not message.details
+        ):
             continue
         else:
             data[name] = getattr(message, name)
@@ -186,6 +190,10 @@ def from_object(data: dict[str, Any]) -> QueueMessage:
             fields["skip"] = _strings(value, "skip")
         elif name == "sockets":
             fields["sockets"] = _sockets(value)
+        elif name == "details":
+            if not isinstance(value, bool):
+                raise RemoteProtocolError("queue message field 'details' must be true or false")
+            fields["details"] = value
         else:
             fields[name] = _str(value, name)
     return QueueMessage(kind, _str(data.get("node"), "node"), _str(data.get("ns"), "ns"), **fields)

@@ -15,6 +15,19 @@ from collections import deque
 
 log = logging.getLogger("surge.queue")
 
+DRAIN_SECONDS = 2.0  # how long a closing transport keeps publishing what is still queued
+
+
+def cancelling() -> bool:
+    """Whether the running task is being cancelled: a transport's retry loop then stops.
+
+    A failure caught while a cancel is pending may be that cancel turned into a timeout
+    (Python 3.11's ``asyncio.timeout`` inside redis-py can do that); retrying would
+    swallow it and keep a closing server waiting for ever.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
 
 class Outbox:
     """The messages a transport has still to publish, oldest first."""
@@ -33,6 +46,15 @@ class Outbox:
             log.error("message queue buffer full (%d messages): dropped the oldest message", self.limit)
         self.pending.append((time.monotonic(), data))
         self.wake.set()
+
+    async def drain(self, seconds: float = DRAIN_SECONDS) -> None:
+        """Wait (at most ``seconds``) for the publisher to hand over what is queued: a server that
+        stops still tells the others what its last moments did (disconnects, their handlers' emits)."""
+        deadline = time.monotonic() + seconds
+        while self.pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self.pending:
+            log.error("closing with %d message(s) not published to %s", len(self.pending), self.queue_name)
 
     def expire(self) -> None:
         """Drop what has waited longer than ``seconds`` (the queue is still away)."""

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import redis
 import redis.asyncio as aioredis
 
-from surge.queue.outbox import Outbox
+from surge.queue.outbox import Outbox, cancelling
 
 log = logging.getLogger("surge.queue")
 
@@ -66,6 +66,8 @@ class RedisPubSub:
         ]
 
     async def close(self) -> None:
+        if self.subscribed.is_set():
+            await self.outbox.drain()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -77,6 +79,8 @@ class RedisPubSub:
             counts = await client.pubsub_numsub(self.channel)
             return int(counts[0][1]) if counts else 1
         except (redis.ConnectionError, redis.TimeoutError, OSError):
+            if cancelling():
+                raise
             return 1
         finally:
             await client.aclose()
@@ -104,6 +108,8 @@ class RedisPubSub:
                             backoff = BACKOFF_FIRST
                         await self._send(client, data)
                     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                        if cancelling():
+                            raise
                         self.outbox.expire()
                         log.warning(
                             "cannot publish to Redis (%s); %d message(s) waiting, retrying in %.1f s",
@@ -143,7 +149,8 @@ class RedisPubSub:
                     if counts and self.subscribed.is_set():
                         self.listeners = max(1, int(counts[0][1]))
                 except (redis.ConnectionError, redis.TimeoutError, OSError):
-                    pass
+                    if cancelling():
+                        raise
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, LISTENERS_REFRESH)
         finally:
@@ -158,6 +165,8 @@ class RedisPubSub:
             try:
                 await self._read(client, reconnected=failed)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                if cancelling():
+                    raise
                 if self.subscribed.is_set():  # it was listening: a new outage, retried quickly first
                     backoff = BACKOFF_FIRST
                 self.subscribed.clear()

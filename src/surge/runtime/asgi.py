@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from surge.engine.outgoing import Outgoing
-from surge.runtime.engine import Channel, EngineServer, OnMessage
+from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.request import Request, build_environ
 from surge.runtime.wsgi import WSGIApp

@@ -16,16 +16,17 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
-from urllib.parse import parse_qs
 
 from surge.engine.constants import POLLING, WEBSOCKET, Reason, Transport
 from surge.engine.outgoing import Outgoing
 from surge.engine.session import EngineSession, MessageReceived, State
+from surge.engine.traffic import Traffic
 from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
+from surge.runtime.channels import Accept, Channel, Refuse, Responder
 from surge.runtime.cors import Cors, Environ, Origins
-from surge.runtime.request import Request
+from surge.runtime.request import Request, query_params
 
 log = logging.getLogger("surge.engine")
 
@@ -37,36 +38,6 @@ BAD_REQUEST = (3, "Bad request")
 BAD_ORIGIN = (3, "Not an accepted origin")  # answered without CORS headers: the refused page may not read it
 UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
-OnMessage = Callable[[str | bytes], None]
-
-
-class Channel(Protocol):
-    """A WebSocket as the engine uses it: the built-in one or an ASGI server's."""
-
-    closed: bool
-
-    def send(self, data: str | bytes) -> None: ...
-
-    def send_outgoing(self, message: Outgoing, version: int) -> None: ...
-
-    def close(self, code: int | None = 1000, reason: str = "") -> None:
-        """Close the WebSocket; ``code=None`` sends a close frame without a status code."""
-
-
-class Responder(Protocol):
-    """Where the answer to one HTTP request goes: the built-in server's connection or an ASGI one."""
-
-    def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None: ...
-
-    def on_lost(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` if the client goes away before this request is answered."""
-
-    def environ(self, request: Request) -> dict[str, Any]: ...
-
-
-Accept = Callable[[OnMessage, Callable[[], None]], Channel]
-Refuse = Callable[[tuple[int, str], "str | None"], None]
-
 
 class EngineApp(Protocol):
     """What sits on top of the Engine.IO server."""
@@ -76,6 +47,9 @@ class EngineApp(Protocol):
     def engine_message(self, conn: EngineConnection, data: str | bytes) -> None: ...
 
     def engine_closed(self, conn: EngineConnection, reason: str) -> None: ...
+
+    def engine_upgraded(self, conn: EngineConnection) -> None:
+        """``conn`` moved from polling to its WebSocket."""
 
 
 class EngineConnection:
@@ -107,7 +81,10 @@ class EngineConnection:
     def send(self, data: str | bytes) -> None:
         """Send one Engine.IO message."""
         ws = self.ws
+        traffic = self.server.traffic
         if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
+            if traffic is not None:
+                traffic.sent(len(data) + 1)
             ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
             return
         session = self.session
@@ -117,7 +94,10 @@ class EngineConnection:
                 # A GET is waiting and nothing is queued before this message: it is the whole answer.
                 self.poll = None
                 session.end_poll()
-                self.server.respond_ok(poll[0], poll[1], eio.encode_message_payload(data), eio.TEXT_CONTENT_TYPE)
+                body = eio.encode_message_payload(data)
+                if traffic is not None:
+                    traffic.sent(len(body))
+                self.server.respond_ok(poll[0], poll[1], body, eio.TEXT_CONTENT_TYPE)
                 return
         session.send(EioPacket(EioType.MESSAGE, data))
         self.pump()
@@ -126,6 +106,9 @@ class EngineConnection:
         """Send a message encoded once for many connections (the broadcast hot path)."""
         ws = self.ws
         if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
+            traffic = self.server.traffic
+            if traffic is not None:
+                traffic.sent_outgoing(message)
             ws.send_outgoing(message, self.version)
             return
         self.send_batch((message,))
@@ -133,8 +116,11 @@ class EngineConnection:
     def send_batch(self, messages: Iterable[Outgoing]) -> None:
         """Send several messages; a polling client gets them in one response."""
         ws = self.ws
+        traffic = self.server.traffic
         if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
             for message in messages:
+                if traffic is not None:
+                    traffic.sent_outgoing(message)
                 ws.send_outgoing(message, self.version)
             return
         for message in messages:
@@ -155,8 +141,12 @@ class EngineConnection:
         self._deliver_events()
         if session.has_packets():
             if session.transport is WEBSOCKET and self.ws is not None:
+                traffic = self.server.traffic
                 for packet in session.packets_to_send():
-                    self.ws.send(eio.encode_ws(packet, session.version))
+                    frame = eio.encode_ws(packet, session.version)
+                    if traffic is not None:
+                        traffic.sent(len(frame))
+                    self.ws.send(frame)
             elif self.poll is not None:
                 self._answer_poll()
             self._deliver_events()  # handing out a CLOSE packet completes a close
@@ -233,6 +223,7 @@ class EngineServer:
         self.transports = transports
         self.allow_upgrades = allow_upgrades and Transport.WEBSOCKET in transports
         self.sessions: dict[str, EngineConnection] = {}
+        self.traffic: Traffic | None = None
         # engineio_logger=True: a line per session event and per packet other than messages
         # (those the Socket.IO layer traces); decided once, so the hot path tests one flag.
         self.trace = trace
@@ -254,7 +245,7 @@ class EngineServer:
                 headers.append(("Access-Control-Allow-Headers", requested))
             proto.respond(request, 204, headers)
             return
-        query = _query(request.query)
+        query = query_params(request.query)
         checked = self._check_query(query, POLLING)
         if isinstance(checked, tuple):
             self._error(proto, request, checked)
@@ -300,7 +291,7 @@ class EngineServer:
             log.info("refused websocket from origin %s", origin)
             refuse(BAD_ORIGIN, None)
             return False
-        query = _query(request.query)
+        query = query_params(request.query)
         checked = self._check_query(query, WEBSOCKET)
         if isinstance(checked, tuple):
             refuse(checked, None)
@@ -356,6 +347,8 @@ class EngineServer:
         )
         conn = EngineConnection(self, session, environ)
         self.sessions[sid] = conn
+        if self.traffic is not None:
+            self.traffic.opened += 1
         if self.trace:
             log.info("%s: session opened over %s (EIO=%d) from %s", sid, transport, version, environ.get("REMOTE_ADDR"))
         if transport is POLLING:
@@ -372,6 +365,8 @@ class EngineServer:
     def session_closed(self, conn: EngineConnection, reason: str) -> None:
         if self.sessions.pop(conn.sid, None) is None:
             return
+        if self.traffic is not None:
+            self.traffic.closed[reason] += 1
         if reason == Reason.PING_TIMEOUT:
             log.info("closing session %s: ping timeout", conn.sid)
         elif self.trace:
@@ -426,7 +421,10 @@ class EngineServer:
         packets = session.packets_to_send()
         if not packets:
             packets = [EioPacket(EioType.CLOSE if session.state is State.CLOSED else EioType.NOOP)]
-        self.respond_ok(proto, request, *eio.encode_payload(packets, session.version, b64=session.b64))
+        body, content_type = eio.encode_payload(packets, session.version, b64=session.b64)
+        if self.traffic is not None:
+            self.traffic.sent(len(body), len(packets))
+        self.respond_ok(proto, request, body, content_type)
 
     def respond_ok(self, proto: Responder, request: Request, body: bytes, content_type: str) -> None:
         """A 200 answer to a polling request, with the CORS headers its origin gets."""
@@ -435,6 +433,7 @@ class EngineServer:
     def _post(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         body = bytes(request.body)
         session = conn.session
+        traffic = self.traffic
         if session.version == 4 and body[:1] == b"4" and b"\x1e" not in body and session.state is State.OPEN:
             # The hot path, as on a WebSocket: one v4 text MESSAGE goes straight to the application.
             try:
@@ -442,6 +441,8 @@ class EngineServer:
             except UnicodeDecodeError:
                 pass  # the full decoding below refuses it
             else:
+                if traffic is not None:
+                    traffic.received(len(body))
                 self.respond_ok(proto, request, b"ok", "text/html")
                 self.app.engine_message(conn, text[1:])
                 return
@@ -452,6 +453,8 @@ class EngineServer:
             self.protocol_violation(conn, exc)
             conn.pump()
             return
+        if traffic is not None:
+            traffic.received(len(body), len(packets))
         self.respond_ok(proto, request, b"ok", "text/html")
         conn.receive_packets(packets)
 
@@ -476,6 +479,7 @@ class EngineServer:
             conn.session.end_poll()
             self.respond_ok(proto, request, *eio.encode_payload([EioPacket(EioType.NOOP)], conn.version))
         conn.pump()
+        self.app.engine_upgraded(conn)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -530,6 +534,9 @@ class _WebSocketEvents:
     def on_message(self, data: str | bytes) -> None:
         conn = self.conn
         session = conn.session
+        traffic = self.server.traffic
+        if traffic is not None:
+            traffic.received(len(data))
         if session.version == 4 and session.transport is WEBSOCKET and session.state is State.OPEN:
             # The hot path: a v4 MESSAGE on an open WebSocket session (a binary frame is always
             # one) is handed straight to the application (v4 keeps no per-packet state; v3's
@@ -574,19 +581,3 @@ class _WebSocketEvents:
         elif conn.ws is self.channel:
             conn.ws = None
             session.upgrading = False
-
-
-def _query(query: str) -> dict[str, str]:
-    """The first value of each query parameter.
-
-    Engine.IO queries are short and rarely escaped; ``parse_qs`` is kept for those
-    that are (``%`` or ``+``), the plain split for the rest (it is a tenth of a poll).
-    """
-    if "%" in query or "+" in query:
-        return {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    result: dict[str, str] = {}
-    for part in query.split("&"):
-        if part:
-            key, _, value = part.partition("=")
-            result.setdefault(key, value)
-    return result

@@ -20,7 +20,8 @@ from ssl import SSLContext
 
 from surge import client_js as client_js_file
 from surge.protocol import wsframe
-from surge.runtime.engine import BAD_REQUEST, Channel, EngineServer, OnMessage
+from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.engine import BAD_REQUEST, EngineServer
 from surge.runtime.flow import FlowControl
 from surge.runtime.http import HttpProtocol
 from surge.runtime.request import Request, build_response

@@ -20,7 +20,7 @@ from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.queue import foreign, messages
 from surge.queue.messages import Kind, QueueMessage
-from surge.server.core import AckCallback, SioServer
+from surge.server.core import AckCallback, SioServer, SioSocket
 
 log = logging.getLogger("surge.queue")
 log_server = logging.getLogger("surge.server")
@@ -45,6 +45,8 @@ class Cluster:
         self.run_callback = run_callback
         self.remote_acks: dict[str, AckCallback] = {}  # ack_id -> callback, for clients of other processes
         self.fetches: dict[str, Callable[[list[SocketInfo]], None]] = {}
+        # What fetch_sockets(details=True) says of a socket (the Admin UI's description, surge.admin).
+        self.describe: Callable[[SioSocket], dict[str, Any]] | None = None
 
     def _send(self, message: QueueMessage) -> None:
         if self.publish is not None:
@@ -126,17 +128,26 @@ class Cluster:
 
     # -- queries ------------------------------------------------------------------------------------
 
-    def local_sockets(self, namespace: str, to: str | Iterable[str] | None) -> list[SocketInfo]:
-        """This process's clients of ``namespace`` in ``to`` (None: all), with their rooms."""
-        return [{"sid": s.sid, "rooms": sorted(s.rooms)} for s in self.sio.targets(namespace, to, ())]
+    def local_sockets(self, namespace: str, to: str | Iterable[str] | None, details: bool = False) -> list[SocketInfo]:
+        """This process's clients of ``namespace`` in ``to`` (None: all), with their rooms
+        (and with ``details``, what :attr:`describe` says of them)."""
+        found = self.sio.targets(namespace, to, ())
+        describe = self.describe if details else None
+        if describe is None:
+            return [{"sid": s.sid, "rooms": sorted(s.rooms)} for s in found]
+        return [{"sid": s.sid, "rooms": sorted(s.rooms), "details": describe(s)} for s in found]
 
     def request_sockets(
-        self, namespace: str, to: str | Iterable[str] | None, collect: Callable[[list[SocketInfo]], None]
+        self,
+        namespace: str,
+        to: str | Iterable[str] | None,
+        collect: Callable[[list[SocketInfo]], None],
+        details: bool = False,
     ) -> str:
         """Ask the other processes for their clients in ``to``; each answer goes to ``collect``."""
         fetch_id = secrets.token_hex(8)
         self.fetches[fetch_id] = collect
-        self._send(QueueMessage(Kind.FETCH, self.node, namespace, to=target_tuple(to), id=fetch_id))
+        self._send(QueueMessage(Kind.FETCH, self.node, namespace, to=target_tuple(to), id=fetch_id, details=details))
         return fetch_id
 
     # -- from the queue ---------------------------------------------------------------------------
@@ -160,10 +171,10 @@ class Cluster:
         elif kind == Kind.CALLBACK:
             callback = self.remote_acks.pop(message.id, None) if message.target == self.node else None
             if callback is not None:
-                packet = _decode(message.packet, message.attachments)
+                packet = decode_packet(message.packet, message.attachments)
                 self.run_callback(callback, packet.data if packet is not None else [])
         elif kind == Kind.FETCH:
-            sockets = self.local_sockets(message.ns, message.to)
+            sockets = self.local_sockets(message.ns, message.to, message.details)
             self._send(
                 QueueMessage(
                     Kind.FETCHED, self.node, message.ns, id=message.id, target=message.node, sockets=tuple(sockets)
@@ -196,7 +207,7 @@ class Cluster:
         sid = (message.to or ("",))[0]
         if sid not in self.sio.sockets:
             return  # another process has this client
-        packet = _decode(message.packet, message.attachments)
+        packet = decode_packet(message.packet, message.attachments)
         if packet is None:
             return
         origin, ack_id, namespace = message.node, message.id, message.ns
@@ -212,7 +223,8 @@ class Cluster:
         self.sio.emit(data[0], data[1:], namespace, sid, (), answer)
 
 
-def _decode(text: str, attachments: Iterable[bytes]) -> SioPacket | None:
+def decode_packet(text: str, attachments: Iterable[bytes]) -> SioPacket | None:
+    """A packet as encoded once by a process (None, logged, if it is not one)."""
     decoder = SioDecoder(max_attachments=1000)
     try:
         packet = decoder.receive_text(text)

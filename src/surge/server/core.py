@@ -47,6 +47,27 @@ class Handlers(Protocol):
     def handle_disconnect(self, socket: SioSocket, reason: str) -> None: ...
 
 
+class Observer(Protocol):
+    """Told what happens to sockets, on the loop thread (the Admin UI's reports, surge.admin).
+
+    ``received`` and ``sent`` are called only while ``SioServer.observe_events`` is set.
+    """
+
+    def connected(self, socket: SioSocket) -> None: ...
+
+    def disconnected(self, socket: SioSocket, reason: str, rooms: list[str]) -> None: ...
+
+    def joined(self, socket: SioSocket, room: str) -> None: ...
+
+    def left(self, socket: SioSocket, room: str) -> None: ...
+
+    def upgraded(self, socket: SioSocket) -> None: ...
+
+    def received(self, socket: SioSocket, data: list[Any]) -> None: ...
+
+    def sent(self, sockets: list[SioSocket], message: Outgoing) -> None: ...
+
+
 class SioSocket:
     """One client's connection to one namespace."""
 
@@ -145,6 +166,8 @@ class SioServer:
         self.namespaces: dict[str, Rooms[SioSocket]] = {}
         # logger=True: a line per event, ack, connect and disconnect (decided once: the hot path tests a flag).
         self.trace = trace
+        self.observer: Observer | None = None
+        self.observe_events = False
 
     # -- Engine.IO events -----------------------------------------------------------
 
@@ -175,6 +198,8 @@ class SioServer:
             socket = client.sockets.get(packet.namespace)
             if socket is not None and socket.connected:
                 data_list = packet.data
+                if self.observe_events:
+                    self.observer.received(socket, data_list)  # type: ignore[union-attr]
                 self.handlers.handle_event(socket, data_list[0], data_list[1:], packet.id)
         elif ptype is SioType.ACK or ptype is SioType.BINARY_ACK:
             socket = client.sockets.get(packet.namespace)
@@ -200,6 +225,12 @@ class SioServer:
         lost = reason != Reason.SERVER_DISCONNECT  # its client may come back (connection state recovery)
         for socket in list(client.sockets.values()):
             self._remove(socket, reason, lost)
+
+    def engine_upgraded(self, conn: EngineConnection) -> None:
+        if self.observer is not None:
+            client: SioClient = conn.app_state
+            for socket in list(client.sockets.values()):
+                self.observer.upgraded(socket)
 
     # -- connect ----------------------------------------------------------------------
 
@@ -258,7 +289,7 @@ class SioServer:
         socket.connect_seq = session.connect_seq
         socket.sent_seq = restored.missed[-1].seq if restored.missed else session.sent_seq
         for room in session.rooms:
-            rooms.join(socket, room)
+            self._join(socket, room, rooms)
         socket.missed = tuple(Outgoing(entry.text, list(entry.attachments)) for entry in restored.missed)
         if self.trace:
             log.info("%s: recovered with %d missed event(s) [%s]", socket.sid, len(socket.missed), socket.namespace)
@@ -282,6 +313,8 @@ class SioServer:
         missed, socket.missed = socket.missed, ()
         # As Node's socket.io: the missed events come first; the client hands them over before "connect".
         socket.client.conn.send_batch([*missed, reply, *pending])
+        if self.observer is not None:
+            self.observer.connected(socket)
 
     def refuse(self, socket: SioSocket, error: dict[str, Any]) -> None:
         """The connect handler refused ``socket``: CONNECT_ERROR with ``error``."""
@@ -319,6 +352,8 @@ class SioServer:
 
     def _remove(self, socket: SioSocket, reason: str, lost: bool = False) -> None:
         was_connected = socket.connected
+        observer = self.observer
+        rooms = self.namespaces[socket.namespace].rooms_of(socket) if observer is not None and was_connected else []
         if lost and self.recovery is not None and socket.pid is not None and was_connected:
             self.recovery.persist(
                 socket.pid,
@@ -331,6 +366,8 @@ class SioServer:
             )
         self._forget(socket)
         if was_connected:
+            if observer is not None:
+                observer.disconnected(socket, reason, rooms)
             self.handlers.handle_disconnect(socket, reason)
 
     def _forget(self, socket: SioSocket) -> None:
@@ -355,17 +392,29 @@ class SioServer:
     def enter_room(self, sid: str, room: str, namespace: str) -> None:
         socket = self.sockets.get(sid)
         if socket is not None and socket.namespace == namespace:
-            self.namespaces[namespace].join(socket, room)
+            self._join(socket, room, self.namespaces[namespace])
+
+    def _join(self, socket: SioSocket, room: str, rooms: Rooms[SioSocket]) -> None:
+        new = room not in socket.rooms
+        rooms.join(socket, room)
+        if new and self.observer is not None and socket.connected:
+            self.observer.joined(socket, room)
 
     def leave_room(self, sid: str, room: str, namespace: str) -> None:
         socket = self.sockets.get(sid)
         if socket is not None and socket.namespace == namespace:
+            was_in = room in socket.rooms
             self.namespaces[namespace].leave(socket, room)
+            if was_in and self.observer is not None and socket.connected:
+                self.observer.left(socket, room)
 
     def close_room(self, room: str, namespace: str) -> None:
         rooms = self.namespaces.get(namespace)
         if rooms is not None:
-            rooms.close(room)
+            members = rooms.close(room)
+            if self.observer is not None:
+                for socket in members:
+                    self.observer.left(socket, room)
 
     def rooms(self, sid: str, namespace: str) -> list[str]:
         socket = self.sockets.get(sid)
@@ -393,7 +442,10 @@ class SioServer:
         if len(targets) != 1:
             raise ValueError("an emit with a callback must target exactly one client")
         socket = targets[0]
-        socket.send(self._outgoing(SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback))))
+        message = self._outgoing(SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback)))
+        if self.observe_events:
+            self.observer.sent(targets, message)  # type: ignore[union-attr]
+        socket.send(message)
 
     def encode_event(self, namespace: str, data: list[Any]) -> Outgoing:
         """An EVENT packet encoded once, for as many clients (and processes) as it goes to."""
@@ -403,6 +455,9 @@ class SioServer:
         self, message: Outgoing, namespace: str, to: str | Iterable[str] | None = None, skip_sids: Iterable[str] = ()
     ) -> None:
         """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
+        if self.observe_events:
+            skip_sids = tuple(skip_sids)
+            self.observer.sent(self.targets(namespace, to, skip_sids), message)  # type: ignore[union-attr]
         if self.recovery is not None and message.text.endswith("]"):  # an event: its arguments end it
             self._deliver_recoverable(message, namespace, to, skip_sids)
             return
