@@ -11,6 +11,7 @@ and its Socket.IO handlers (on its own namespace) using only Surge's public API:
     progress.py       a long job reports each step as it goes
     echo.py           the echo test page: my_event / my_response with acks
     old_client.py     the echo page with the socket.io.js 2.x and 1.x clients of old tutorials
+    inside.py         the official Socket.IO Admin UI at /admin/ and the metrics at /metrics
 
 With SURGE_MESSAGE_QUEUE=redis://127.0.0.1:6379/0 several processes share rooms and
 broadcasts (run a second one on another port and open both).
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the scenario modules sit next 
 
 import chat
 import echo
+import inside
 import notifications
 import old_client
 import progress
@@ -44,7 +46,7 @@ socketio = SocketIO(
     metrics=importlib.util.find_spec("prometheus_client") is not None,  # /metrics, when installed
 )
 
-SCENARIOS = [notifications, timed_push, chat, progress, echo, old_client]
+SCENARIOS = [notifications, timed_push, chat, progress, echo, old_client, inside]
 for scenario in SCENARIOS:
     scenario.init(app, socketio)
 

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs
 
 import flask
 
-from surge.client_js import ADMIN_UI_MISSING, find_admin_ui
+from surge.client_js import ADMIN_UI_MISSING, find_admin_icons, find_admin_ui
 from surge.engine.constants import POLLING
 from surge.engine.traffic import Traffic
 from surge.errors import ConnectionRefusedError
@@ -60,6 +60,7 @@ SESSION_SECONDS = 86400  # a signed-in UI's session id lasts a day, as the Node 
 MAX_SESSIONS = 10_000
 FETCH_TIMEOUT = 2.0  # for the other processes' sockets in all_sockets
 HOSTNAME = socket_module.gethostname()
+ICONS = "_icons"  # under ui_path: the @mdi/font package
 
 Auth = dict[str, Any] | list[dict[str, Any]] | Callable[[Any], bool] | bool
 
@@ -113,9 +114,11 @@ class Admin:
         self.interval = server_stats_interval
         self.ui_path = None if ui_path is None else "/" + ui_path.strip("/") + "/"
         self.files: Path | None = None
+        self.icons: Path | None = None
         if self.ui_path is not None:
             root = getattr(socketio.app, "root_path", os.getcwd())
             self.files = find_admin_ui(ui_files, os.getcwd(), root)
+            self.icons = find_admin_icons(os.getcwd(), root)
             if self.files is None:
                 log.warning(ADMIN_UI_MISSING)
         self._sessions: dict[str, float] = {}  # session id -> when it expires
@@ -135,7 +138,7 @@ class Admin:
         if self.ui_path is None:
             return app
         defaults = {"path": "/" + socketio_path.strip("/"), "namespace": self.namespace}
-        return AdminUIMiddleware(app, self.ui_path, self.files, defaults)
+        return AdminUIMiddleware(app, self.ui_path, self.files, defaults, self.icons)
 
     def start(self, core: ServerCore) -> None:
         """Report from ``core``, which has just started (loop thread)."""
@@ -455,15 +458,22 @@ class AdminUIMiddleware:
     """A WSGI app with the Admin UI's files answered first at ``ui_path``."""
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], ui_path: str, files: Path | None, defaults: dict[str, str]
+        self,
+        app: Callable[..., Iterable[bytes]],
+        ui_path: str,
+        files: Path | None,
+        defaults: dict[str, str],
+        icons: Path | None = None,
     ) -> None:
         from werkzeug.middleware.shared_data import SharedDataMiddleware
 
-        self.admin_inner = app
+        self.inner_app = app
         self.prefix = ui_path
-        self.files = files
-        self.static = SharedDataMiddleware(_not_found, {ui_path.rstrip("/"): str(files)}) if files else None
-        self.index = _index(files / "index.html", defaults) if files else b""
+        exports = {ui_path.rstrip("/"): str(files)} if files else {}
+        if icons is not None:
+            exports[ui_path + ICONS] = str(icons)
+        self.static = SharedDataMiddleware(_not_found, exports) if files else None
+        self.index = _index(files / "index.html", defaults, icons is not None) if files else b""
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -472,7 +482,7 @@ class AdminUIMiddleware:
             start_response("301 Moved Permanently", [("Location", location), ("Content-Length", "0")])
             return [b""]
         if not path.startswith(self.prefix):
-            return self.admin_inner(environ, start_response)
+            return self.inner_app(environ, start_response)
         if self.static is None:
             return _not_found(environ, start_response, ADMIN_UI_MISSING)
         if path in (self.prefix, self.prefix + "index.html"):
@@ -482,14 +492,26 @@ class AdminUIMiddleware:
         return self.static(environ, start_response)
 
 
-def _index(path: Path, defaults: dict[str, str]) -> bytes:
-    """The UI's page, which on a first visit (nothing in localStorage) fills in this server's address."""
+def _index(path: Path, defaults: dict[str, str], local_icons: bool) -> bytes:
+    """The UI's page, which on a first visit (nothing in localStorage) fills in this server's address,
+    with its icons from ``@mdi/font`` when installed (rather than from a CDN).
+
+    The address goes into the sign-in form rather than into localStorage: the UI connects at
+    once to a stored address, and without credentials that greets a first visit with
+    "Invalid credentials".
+    """
     values = json.dumps(defaults).replace("<", "\\u003c")
     script = (
-        "<script>(function(d,s){if(!s.getItem('server_url')){s.setItem('server_url',location.origin);"
-        "for(var k in d)s.setItem(k,d[k])}})(" + values + ",localStorage)</script>"
+        "<script>(function(d,s){if(s.getItem('server_url'))return;"
+        "for(var k in d)if(!s.getItem(k))s.setItem(k,d[k]);"
+        "new MutationObserver(function(m,o){var f=[].find.call(document.querySelectorAll('label'),"
+        "function(l){return l.textContent.trim()==='Server URL'});var i=f&&document.getElementById(f.htmlFor);"
+        "if(i){o.disconnect();if(!i.value){i.value=location.origin;i.dispatchEvent(new Event('input'))}}})"
+        ".observe(document.documentElement,{childList:true,subtree:true})})(" + values + ",localStorage)</script>"
     )
     html = path.read_text(encoding="utf-8")
+    if local_icons:
+        html = re.sub(r'href="https://cdn\.jsdelivr\.net/npm/@mdi/font@[^/"]*/', f'href="{ICONS}/', html)
     return html.replace("</head>", script + "</head>", 1).encode()
 
 

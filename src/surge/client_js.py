@@ -1,7 +1,7 @@
 """Find the files of npm packages Surge serves: the browser client and the Admin UI.
 
 Surge does not ship copies: it serves the files of the ``socket.io-client`` and
-``@socket.io/admin-ui`` npm packages the project installed (found in a
+``@socket.io/admin-ui`` (and ``@mdi/font``, its icons) npm packages the project installed (found in a
 ``node_modules`` folder above the working directory or the app), or a path the
 user names with an option or an environment variable.
 """
@@ -18,6 +18,7 @@ MISSING = (
     "project, or name the file with SocketIO(app, client_js=...) or the SURGE_CLIENT_JS environment variable"
 )
 ADMIN_UI = Path("node_modules") / "@socket.io" / "admin-ui" / "ui" / "dist"
+ICONS = Path("node_modules") / "@mdi" / "font"
 ADMIN_UI_MISSING = (
     "No Admin UI to serve: run `npm install @socket.io/admin-ui` in your project, or name its ui/dist "
     "folder with instrument(ui_files=...) or the SURGE_ADMIN_UI environment variable"
@@ -47,6 +48,12 @@ def find_admin_ui(option: str | os.PathLike[str] | None, *roots: str | os.PathLi
         return path
     found = _above(roots, ADMIN_UI / "index.html")
     return found.parent if found is not None else None
+
+
+def find_admin_icons(*roots: str | os.PathLike[str]) -> Path | None:
+    """The ``@mdi/font`` package's folder, whose icons the Admin UI's page loads from a CDN otherwise."""
+    found = _above(roots, ICONS / "css" / "materialdesignicons.min.css")
+    return found.parents[1] if found is not None else None
 
 
 def _above(roots: tuple[str | os.PathLike[str], ...], *relatives: Path) -> Path | None:

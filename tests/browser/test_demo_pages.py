@@ -6,6 +6,7 @@ Screenshots of every page go to test-artifacts/screenshots/ for review.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -32,13 +33,15 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     db = tmp_path_factory.mktemp("demo") / "notifications.sqlite3"
     server = ServerProcess(DEMO, {"DEMO_TICK": "0.5", "DEMO_DB": str(db)})
     try:
-        yield run_browser(url=server.url)
+        yield {**run_browser(url=server.url), "url": server.url}
     finally:
         server.stop()
 
 
 def test_landing_page_links_every_example(seen: dict[str, Any]) -> None:
-    assert seen["landing"]["links"] == ["/notifications", "/push", "/chat", "/progress", "/echo", "/old-client"]
+    assert seen["landing"]["links"] == [
+        *("/notifications", "/push", "/chat", "/progress", "/echo", "/old-client", "/inside")
+    ]
 
 
 def test_timed_push_updates_the_value_and_the_chart(seen: dict[str, Any]) -> None:
@@ -67,6 +70,20 @@ def test_notifications_reach_every_tab_live_and_offline_users_later(seen: dict[s
     assert result["navigations"] == {"b1": 0, "b2": 0}  # shown without a reload, in both of bob's tabs
     assert result["badgeAfterRead"] == "0"  # read in one tab, cleared in the other
     assert result["carolBadge"] == "1"  # sent while she was away
+
+
+def test_the_admin_ui_shows_the_chat_and_disconnects_a_socket(seen: dict[str, Any]) -> None:
+    """The official @socket.io/admin-ui page, served by the demo at /admin/ (screenshots admin-*.png)."""
+    assert "error" not in seen, seen.get("error")
+    admin = seen["admin"]
+    assert admin["serverUrl"] == seen["url"]  # the sign-in form knows where it is
+    assert admin["chatSockets"] == "2"  # Ada and Bob, on the dashboard's namespaces
+    assert admin["room"][:3] == ["lobby", "PUBLIC", "2"]  # as the UI shows it
+    assert admin["rows"] == 2
+    assert admin["bobGone"] is True and admin["adaConnected"] is True  # the UI's disconnect reached Bob only
+    assert admin["rowsAfter"] == 1
+    chat_connects = re.search(r'^surge_connects_total\{namespace="/chat"\} (\S+)$', admin["metrics"], re.M)
+    assert chat_connects is not None and float(chat_connects.group(1)) >= 2  # the demo page's live metrics
 
 
 def test_notifications_across_two_processes_with_redis(redis_url: str, tmp_path: Path) -> None:

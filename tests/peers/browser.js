@@ -160,6 +160,71 @@ async function notificationsAcrossProcesses(browser) {
   return { badge };
 }
 
+// The official Admin UI served by the demo: sign in, see the chat's sockets and room, disconnect Bob.
+async function adminUi(browser) {
+  const users = {};
+  for (const name of ['Ada', 'Bob']) {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(BASE + '/chat');
+    await page.fill('#name', name);
+    await page.fill('#room', 'lobby');
+    await page.click('#join button');
+    await page.waitForFunction((n) => document.getElementById('members').innerText.includes(n), name);
+    users[name] = page;
+  }
+  const bobId = await users.Bob.evaluate(() => socket.id);
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.route(/fonts\.googleapis\.com/, (route) => route.abort()); // offline: the UI's web font
+  const page = await context.newPage();
+  await page.goto(BASE + '/admin/');
+  const serverUrl = await page.getByLabel('Server URL').inputValue(); // filled in for a first visit
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('wrong');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByText('Invalid credentials').waitFor();
+  await page.getByLabel('Password').fill('surge-demo');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByText(/^\s*connected\s*$/i).first().waitFor();
+  const namespaces = page.locator('tr', { hasText: '/chat' });
+  await namespaces.first().waitFor();
+  const chatSockets = (await namespaces.first().innerText()).split(/\s+/).pop();
+  await shot(page, 'admin-dashboard');
+  const pick = async (nsp) => {
+    await page.getByLabel('Select namespace').filter({ visible: true }).click({ force: true });
+    await page.getByRole('option', { name: nsp, exact: true }).click();
+  };
+  await page.goto(BASE + '/admin/#/rooms');
+  await pick('/chat');
+  const lobby = page.locator('tr', { hasText: 'lobby' });
+  await lobby.waitFor();
+  const room = (await lobby.innerText()).split(/\s+/);
+  await shot(page, 'admin-rooms');
+  await page.goto(BASE + '/admin/#/sockets');
+  await pick('/chat');
+  const bobRow = page.locator('tbody tr', { hasText: bobId });
+  await bobRow.waitFor();
+  const visibleRows = () => page.locator('tbody tr').filter({ visible: true }).count();
+  const rows = await visibleRows();
+  await shot(page, 'admin-sockets');
+  await bobRow.locator('button').click();
+  await users.Bob.waitForFunction(() => !socket.connected);
+  const bobGone = await users.Bob.evaluate(() => socket.disconnected);
+  const adaConnected = await users.Ada.evaluate(() => socket.connected);
+  await page.goto(BASE + '/admin/#/sockets'); // the click also opened Bob's details
+  await pick('/chat');
+  await page.locator('tbody tr', { hasText: await users.Ada.evaluate(() => socket.id) }).waitFor();
+  const rowsAfter = await visibleRows();
+  await shot(page, 'admin-after-disconnect');
+  await page.goto(BASE + '/inside'); // the demo's page: the UI in a frame, the metrics read live
+  await page.waitForFunction(() => document.getElementById('metrics').innerText.includes('surge_connects_total'));
+  const metrics = await text(page, '#metrics');
+  await page.waitForTimeout(1000); // the frame's UI draws
+  await shot(page, 'inside');
+  for (const user of Object.values(users)) await user.context().close();
+  await context.close();
+  return { serverUrl, chatSockets, room, rows, bobGone, adaConnected, rowsAfter, metrics };
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: opts.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const result = {};
@@ -176,6 +241,7 @@ async function main() {
     result.old1 = await echo(browser, '/old-client/1', 'old-client-1');
     result.chat = await chat(browser);
     result.notifications = await notifications(browser);
+    result.admin = await adminUi(browser);
   } catch (err) {
     result.error = String(err && err.stack || err);
   } finally {
