@@ -3,7 +3,7 @@
 Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
 With REDIS_URL (and CHANNEL) set it is one process of a cluster (bench/cluster_broadcast.py), on
-Redis Streams with REDIS_STREAMS=1.
+Redis Streams with REDIS_STREAMS=1.  METRICS=1 and ADMIN=1 as for bench/app_def.py.
 """
 
 import logging
@@ -19,8 +19,11 @@ socketio = SocketIO(
     message_queue=os.environ.get("REDIS_URL"),
     redis_streams=os.environ.get("REDIS_STREAMS") == "1",
     channel=os.environ.get("CHANNEL", "flask-socketio"),
+    metrics=os.environ.get("METRICS") == "1",
 )
 logging.getLogger("surge").setLevel(logging.ERROR)
+if os.environ.get("ADMIN") == "1":
+    socketio.instrument(auth=False, ui_path=None)
 
 
 @socketio.on("echo")

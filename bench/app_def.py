@@ -3,7 +3,8 @@
 Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for the extra
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
 With RECOVERY=1 it runs with connection state recovery on (every event logged, with its offset),
-with METRICS=1 with Prometheus metrics on.
+with METRICS=1 with Prometheus metrics on, with ADMIN=1 instrumented for the Admin UI
+(development mode: every socket and event reported, to no UI unless one signs in).
 """
 
 import logging
@@ -18,6 +19,8 @@ socketio = SocketIO(
     app, connection_state_recovery=os.environ.get("RECOVERY") == "1", metrics=os.environ.get("METRICS") == "1"
 )
 logging.getLogger("surge").setLevel(logging.ERROR)
+if os.environ.get("ADMIN") == "1":
+    socketio.instrument(auth=False, ui_path=None)
 
 
 @socketio.on("echo")

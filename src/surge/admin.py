@@ -267,30 +267,30 @@ class Reporter:
                 self._tell("room_left", socket.namespace, room, socket.sid, _date())
 
     def joined(self, socket: SioSocket, room: str) -> None:
-        if self.development:
+        if self.development and self._audience():
             self._tell("room_joined", socket.namespace, room, socket.sid, _date())
 
     def left(self, socket: SioSocket, room: str) -> None:
-        if self.development:
+        if self.development and self._audience():
             self._tell("room_left", socket.namespace, room, socket.sid, _date())
 
     def upgraded(self, socket: SioSocket) -> None:
-        if self.development:
+        if self.development and self._audience():
             self._tell("socket_updated", {"id": socket.sid, "nsp": socket.namespace, "transport": "websocket"})
 
     def received(self, socket: SioSocket, data: list[Any]) -> None:
-        if socket.namespace != self.namespace:
+        if socket.namespace != self.namespace and self._audience():
             self._tell("event_received", socket.namespace, socket.sid, data, _date())
 
-    def sent(self, sockets: list[SioSocket], message: Outgoing) -> None:
-        if not sockets or sockets[0].namespace == self.namespace or not self._audience():
+    def sent(self, namespace: str, to: str | Iterable[str] | None, skip: Iterable[str], message: Outgoing) -> None:
+        if namespace == self.namespace or not self._audience():
             return
         packet = decode_packet(message.text, message.attachments)
         if packet is None or packet.type not in (SioType.EVENT, SioType.BINARY_EVENT):
             return
         date = _date()
-        for socket in sockets:
-            self._tell("event_sent", socket.namespace, socket.sid, packet.data, date)
+        for socket in self.sio.targets(namespace, to, skip):
+            self._tell("event_sent", namespace, socket.sid, packet.data, date)
 
     # -- what the UI is told ---------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The ``surge`` command: serve a Flask (or any WSGI) app with Socket.IO on one port.
 
     surge module:app [--host 127.0.0.1] [--port 5000]
-    surge path/to/app.py[:app] [--port 5000]
+    surge path/to/app.py[:app] [--port 5000] [--workers N|auto]
 
 ``module:app`` (or a file) names the Flask app (or a ``SocketIO`` object).  An app that was
 set up with ``SocketIO(app)`` is served with that Socket.IO server; a plain WSGI
@@ -50,12 +50,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     parser.add_argument("--certfile", help="serve HTTPS and WSS with this certificate (PEM)")
     parser.add_argument("--keyfile", help="its private key (PEM), if not in the certificate file")
+    parser.add_argument(
+        "--workers", default="1", help="processes serving the port as one server, or 'auto' (one per core)"
+    )
     args = parser.parse_args(argv)
     try:
         socketio, app = socketio_of(load(args.app))
     except TypeError as exc:
         raise SystemExit(f"surge: {exc}") from None
-    socketio.run(app, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile)
+    socketio.run(
+        app, host=args.host, port=args.port, certfile=args.certfile, keyfile=args.keyfile, workers=args.workers
+    )
 
 
 def socketio_of(target: Any) -> tuple[SocketIO, Any]:

@@ -34,6 +34,8 @@ from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
 from surge.queue import backends, messages
 from surge.queue.messages import Kind, QueueMessage
+from surge.queue.worker_bus import WorkerBus
+from surge.runtime import handoff
 from surge.runtime.engine import EngineServer
 from surge.runtime.flow import EmitGate, FlowControl
 from surge.runtime.pool import WorkerPool
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
     from ssl import SSLContext
 
     from surge.metrics import Metrics
+    from surge.supervisor import WorkerSlot
 
 log = logging.getLogger("surge")
 T = TypeVar("T")
@@ -83,6 +86,7 @@ class ServerCore:
         self._handoff_scheduled = False
         self._start_lock = threading.Lock()
         self._bridge: HttpServer | None = None
+        self.worker: WorkerSlot | None = None  # workers=N: this process is one of them (surge.supervisor)
         self.metrics: Metrics | None = None
         if options.get("metrics"):
             try:
@@ -138,6 +142,7 @@ class ServerCore:
         opts = self.options
         self.loop = loop
         self.loop_thread = threading.get_ident()
+        self.node = secrets.token_hex(8)  # anew: the workers forked from one process must differ
         self.pool = WorkerPool(max_workers=opts["max_workers"])
         dumps: Callable[[Any], str] = jsoncodec.dumps
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
@@ -153,10 +158,16 @@ class ServerCore:
             trace=bool(opts["logger"]),
             recovery=Recovery(loop.time, **recovery_options) if recovery_options is not None else None,
         )
+        worker = self.worker
+        if opts["message_queue"] is None and worker is not None:
+            self.queue = WorkerBus(worker.bus, worker.workers, self._queue_received)
+            loop.call_soon(self.queue.start)
         if opts["message_queue"]:
             self.queue = backends.pubsub(
                 opts["message_queue"], opts["channel"], self._queue_received, bool(opts["redis_streams"])
             )
+            if self.metrics is not None:
+                self.queue.outbox.waited = self.metrics.queue_waits.observe
             loop.call_soon(self.queue.start)
         self.dispatcher.attach(loop, self.pool, self.sio)
         publish: Callable[[bytes], None] | None = self.queue.publish if self.queue else None
@@ -179,6 +190,8 @@ class ServerCore:
             trace=bool(opts["engineio_logger"]),
         )
         self.flow = FlowControl(loop, ping_interval + opts["ping_timeout"], opts["max_write_buffer"])
+        if worker is not None:
+            self.engine.sid_prefix = handoff.tag(worker.index)
         if self.metrics is not None:
             self.engine.traffic = Traffic()
         admin = self.dispatcher.registry.admin
@@ -217,6 +230,11 @@ class ServerCore:
             ssl=ssl,
             sockets=sockets,
         )
+        if self.worker is not None:
+            http.router = router = handoff.WorkerRouter(
+                self.worker.index, self.worker.workers, self.worker.handoff, http.adopt
+            )
+            router.start(loop, http.path)
         self._stop = asyncio.Event()
         try:
             serve(loop, http, on_started=on_started, stop_event=self._stop)
@@ -229,6 +247,11 @@ class ServerCore:
             self.loop = None
             self.sio = None
             self.cluster = None
+
+    def traffic(self) -> Traffic:
+        """The engine's traffic counts (loop thread; counted when metrics or the Admin UI read them)."""
+        assert self.engine is not None and self.engine.traffic is not None
+        return self.engine.traffic
 
     def stop(self) -> None:
         """Stop the server :meth:`serve` runs (from a handler or another thread)."""
@@ -315,6 +338,8 @@ class ServerCore:
             self._publish_directly(Kind.EMIT, namespace, to=to, skip=skip, data=[event, *args])
             return
         cluster = self.require_running()
+        if callback is not None and self.metrics is not None:
+            callback = self.metrics.timed(callback)
         if threading.get_ident() == self.loop_thread:
             if self.metrics is not None:
                 self.metrics.emitted[(namespace, self.metrics.event(event))] += 1
@@ -347,7 +372,8 @@ class ServerCore:
         if self.loop is not None and threading.get_ident() == self.loop_thread:
             raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
         waiter = _AckWaiter()
-        self.call_in_loop(self.require_running().emit, event, args, namespace, to, (), waiter)
+        callback: Callable[..., Any] = waiter if self.metrics is None else self.metrics.timed(waiter)
+        self.call_in_loop(self.require_running().emit, event, args, namespace, to, (), callback)
         if not waiter.ready.wait(timeout):
             raise TimeoutError(f"no answer to {event!r} within {timeout} s")
         if waiter.answer is None:

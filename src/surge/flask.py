@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket as socket_module
 import sys
 import threading
 import time
@@ -333,7 +334,9 @@ class SocketIO:
         the HTTP routes, and (unless ``use_reloader=False``) restarts the server
         when a source file changes, as Flask-SocketIO does.
         ``allow_unsafe_werkzeug`` is accepted for compatibility and not needed:
-        Surge's server is not Werkzeug's development server.
+        Surge's server is not Werkzeug's development server.  ``workers=N`` (or
+        ``"auto"``: one per core) serves the port from N processes acting as one
+        server (surge.supervisor).
         """
         app = app or self.app
         if app is None:
@@ -343,6 +346,7 @@ class SocketIO:
         tls = options_module.tls_context(
             kwargs.pop("certfile", None), kwargs.pop("keyfile", None), kwargs.pop("ssl_context", None)
         )
+        workers = options_module.workers(kwargs.pop("workers", None))
         if kwargs:
             log.warning("run(): ignoring options %s", ", ".join(sorted(kwargs)))
         config = getattr(app, "config", {})
@@ -373,12 +377,35 @@ class SocketIO:
         def main() -> None:
             self.serve(app, host, port, on_started=started, debugger=debug, ssl=tls)
 
+        if workers > 1:
+            if tls is not None or use_reloader:
+                raise ValueError("run(workers=N) serves neither TLS (terminate it in front) nor the reloader")
+            self._supervise(app, host, port, workers)
+            return
         if use_reloader:
             from werkzeug._reloader import run_with_reloader  # what Flask's own reloader runs
 
             run_with_reloader(main, **(reloader_options or {}))
         else:
             main()
+
+    def _supervise(self, app: flask.Flask, host: str, port: int, workers: int) -> None:
+        """Fork ``workers`` processes serving one port, and keep them running (surge.supervisor)."""
+        from surge.supervisor import Supervisor, WorkerSlot
+
+        listener = socket_module.create_server((host, port), backlog=2048)
+
+        def serve(slot: WorkerSlot) -> None:
+            self.core.worker = slot
+            self.serve(app, host, port, sockets=[slot.listener])
+
+        print(
+            f" * Surge serving {getattr(app, 'name', 'app')!r} on http://{host}:{listener.getsockname()[1]}"
+            f" with {workers} workers (Ctrl-C to quit)",
+            file=sys.stderr,
+            flush=True,
+        )
+        Supervisor(workers, listener, serve).run()
 
     def serve(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -27,6 +28,8 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     import asyncio
 
+    from surge.engine.traffic import Traffic
+    from surge.queue.backends import PubSub
     from surge.runtime.flow import FlowControl
     from surge.runtime.pool import WorkerPool
     from surge.server.core import SioServer
@@ -45,8 +48,55 @@ class Served(Protocol):
     loop: asyncio.AbstractEventLoop | None
     pool: WorkerPool | None
     flow: FlowControl | None
+    queue: PubSub | None
 
     def read_on_loop(self, read: Callable[[], T]) -> T: ...
+
+    def traffic(self) -> Traffic:
+        """The engine's traffic counts (loop thread)."""
+
+
+class Histogram:
+    """Counts per bucket of BUCKETS (and over), and the sum, of one series."""
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+    def copy(self) -> Histogram:
+        copied = Histogram()
+        copied.counts, copied.total = list(self.counts), self.total
+        return copied
+
+
+class TimedAck:
+    """An emit's ack callback, and when the emit went out: the ack's round trip (surge.dispatch ends it)."""
+
+    __slots__ = ("inner", "metrics", "started")
+
+    def __init__(self, inner: Callable[..., Any], metrics: Metrics) -> None:
+        self.inner = inner
+        self.metrics = metrics
+        self.started = time.perf_counter()
+
+    def answered(self) -> Callable[..., Any]:
+        """The client acked (loop thread): the round trip is counted; returns the callback to run."""
+        self.metrics.acks.observe(time.perf_counter() - self.started)
+        return self.inner
+
+    def __call__(self, *args: Any) -> Any:
+        return self.answered()(*args)
+
+    def cancel(self) -> None:
+        cancel = getattr(self.inner, "cancel", None)
+        if cancel is not None:
+            cancel()
 
 
 class Metrics(Collector):
@@ -60,7 +110,9 @@ class Metrics(Collector):
         self.emitted: Tally[tuple[str, str]] = Tally()
         self.published = 0
         self.from_queue = 0
-        self._durations: dict[str, list[float]] = {}  # namespace -> bucket counts, then the sum
+        self.acks = Histogram()  # server -> client ack round trips (loop thread)
+        self.queue_waits = Histogram()  # how long messages waited to be published (loop thread)
+        self._durations: dict[str, Histogram] = {}  # namespace -> handler durations (any thread, under the lock)
         self._durations_lock = threading.Lock()
         self._names: set[str] = set()
         self.registry = CollectorRegistry()
@@ -78,11 +130,14 @@ class Metrics(Collector):
     def handler_took(self, namespace: str, seconds: float) -> None:
         """A handler's duration (any thread)."""
         with self._durations_lock:
-            counts = self._durations.get(namespace)
-            if counts is None:
-                counts = self._durations[namespace] = [0.0] * (len(BUCKETS) + 2)
-            counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-            counts[-1] += seconds
+            histogram = self._durations.get(namespace)
+            if histogram is None:
+                histogram = self._durations[namespace] = Histogram()
+            histogram.observe(seconds)
+
+    def timed(self, callback: Callable[..., Any]) -> TimedAck:
+        """``callback``, timed from now until the client's ack."""
+        return TimedAck(callback, self)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         body = generate_latest(self.registry)
@@ -109,16 +164,37 @@ class Metrics(Collector):
             yield family
         yield CounterMetricFamily("surge_queue_published", "Messages published to the queue", value=state["published"])
         yield CounterMetricFamily("surge_queue_received", "Messages received from the queue", value=state["from_queue"])
-        yield self._histogram()
+        traffic = state["traffic"]
+        for name, documentation, value in (
+            ("surge_packets_received", "Engine.IO packets received from clients", traffic.packets_in),
+            ("surge_packets_sent", "Engine.IO packets sent to clients", traffic.packets_out),
+            ("surge_bytes_received", "Bytes of Engine.IO packets received from clients", traffic.bytes_in),
+            ("surge_bytes_sent", "Bytes of Engine.IO packets sent to clients", traffic.bytes_out),
+        ):
+            yield CounterMetricFamily(name, documentation, value=value)
+        with self._durations_lock:
+            durations = {ns: histogram.copy() for ns, histogram in self._durations.items()}
+        yield _histogram("surge_handler_duration_seconds", "Time in event handlers", durations, "namespace")
+        yield _histogram("surge_ack_round_trip_seconds", "From an emit to the client's ack", {"": state["acks"]})
+        if state["queue_pending"] is not None:
+            yield _histogram(
+                "surge_queue_publish_wait_seconds",
+                "How long a message waited to be published (longer while the queue is away)",
+                {"": state["queue_waits"]},
+            )
+            yield GaugeMetricFamily(
+                "surge_queue_pending", "Messages waiting to be published", value=state["queue_pending"]
+            )
         connected = GaugeMetricFamily(
             "surge_connected_clients", "Sockets connected now", labels=["namespace", "transport"]
         )
         for (namespace, transport), count in sorted(state["clients"].items()):
             connected.add_metric([namespace, transport], count)
         yield connected
-        yield GaugeMetricFamily(
-            "surge_worker_threads", "Threads of the worker pool (def handlers)", value=state["pool"]
-        )
+        pool = state["pool"]
+        yield GaugeMetricFamily("surge_worker_threads", "Threads of the worker pool (def handlers)", value=pool[0])
+        yield GaugeMetricFamily("surge_worker_threads_busy", "Worker threads running a handler now", value=pool[1])
+        yield GaugeMetricFamily("surge_handlers_queued", "Handlers waiting for a worker thread", value=pool[2])
         yield GaugeMetricFamily(
             "surge_congested_clients", "Clients over max_write_buffer of unread output", value=state["congested"]
         )
@@ -149,23 +225,27 @@ class Metrics(Collector):
             "published": self.published,
             "from_queue": self.from_queue,
             "clients": clients,
-            "pool": pool.size if pool is not None else 0,
+            "pool": (pool.size, pool.busy, pool.queued) if pool is not None else (0, 0, 0),
             "congested": flow.congested_count() if flow is not None else 0,
             "dropped": flow.dropped if flow is not None else 0,
             "log_bytes": sio.recovery.size if sio.recovery is not None else None,
+            "traffic": self.core.traffic(),
+            "acks": self.acks.copy(),
+            "queue_waits": self.queue_waits.copy(),
+            "queue_pending": len(queue.outbox.pending) if (queue := self.core.queue) is not None else None,
         }
 
-    def _histogram(self) -> HistogramMetricFamily:
-        family = HistogramMetricFamily("surge_handler_duration_seconds", "Time in event handlers", labels=["namespace"])
-        with self._durations_lock:
-            durations = {ns: list(counts) for ns, counts in self._durations.items()}
-        for namespace, counts in sorted(durations.items()):
-            cumulative, buckets = 0.0, []
-            for bound, count in zip((*BUCKETS, float("inf")), counts, strict=False):
-                cumulative += count
-                buckets.append((_bound(bound), cumulative))
-            family.add_metric([namespace], buckets, counts[-1])
-        return family
+
+def _histogram(name: str, documentation: str, series: dict[str, Histogram], label: str = "") -> Metric:
+    """A histogram family; ``series`` by ``label`` value (one unlabelled series: ``{"": ...}``)."""
+    family = HistogramMetricFamily(name, documentation, labels=[label] if label else None)
+    for value, histogram in sorted(series.items()):
+        cumulative, buckets = 0.0, []
+        for bound, count in zip((*BUCKETS, float("inf")), histogram.counts, strict=True):
+            cumulative += count
+            buckets.append((_bound(bound), cumulative))
+        family.add_metric([value] if label else [], buckets, histogram.total)
+    return family
 
 
 def _bound(bound: float) -> str:

@@ -9,6 +9,7 @@ the app).  ``SOCKETIO_<NAME>`` config keys are read too, as Flask-SocketIO does.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -186,3 +187,16 @@ class _Forward(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.logger.handle(record)
+
+
+def workers(value: int | str | None) -> int:
+    """``run(workers=...)``: a number of processes, or ``"auto"`` for one per core."""
+    if value is None:
+        return 1
+    if value == "auto":
+        return os.cpu_count() or 1
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"workers={value!r}: a number of processes (1 or more) or 'auto'")
+    return value

@@ -1,4 +1,4 @@
-"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, REDIS_STREAMS, CHANNEL from the environment)."""
+"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, REDIS_STREAMS, CHANNEL, METRICS from the environment)."""
 
 import logging
 import os
@@ -12,10 +12,11 @@ logging.basicConfig(level=logging.INFO, format="%(created).3f %(name)s %(levelna
 app = Flask(__name__)
 socketio = SocketIO(
     app,
-    message_queue=os.environ["QUEUE_URL"],
+    message_queue=os.environ.get("QUEUE_URL"),  # none: one machine's workers (tests/apps/workers_app.py)
     redis_streams=os.environ.get("REDIS_STREAMS") == "1",
-    channel=os.environ["CHANNEL"],
+    channel=os.environ.get("CHANNEL", "flask-socketio"),
     logger=True,
+    metrics=os.environ.get("METRICS") == "1",
 )
 
 

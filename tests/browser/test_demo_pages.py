@@ -99,3 +99,4 @@ def test_notifications_across_two_processes_with_redis(redis_url: str, tmp_path:
         first.stop()
         second.stop()
     assert result["cluster"]["badge"] == "1"
+    assert result["cluster"]["servers"] == 2  # the Admin UI on the first process sees both (admin-two-processes.png)

@@ -163,3 +163,40 @@ def test_socketio_server_instrument_is_the_same_as_flask_socketio_apps_call_it()
     assert socketio.registry.admin is instrumented
     with pytest.raises(RuntimeError, match="already"):
         socketio.instrument(auth=False)
+
+
+def test_an_app_factory_serves_the_ui_once_init_app_binds_it() -> None:
+    socketio = SocketIO()
+    socketio.instrument(auth=False)
+    app = Flask(__name__)
+    socketio.init_app(app, metrics=True)
+    socketio.init_app(app, metrics=True)  # again: the layers are not stacked twice
+    web = app.test_client()
+    page = web.get("/admin/")
+    assert page.status_code == 200 and b"<title>Socket.IO Admin UI</title>" in page.data
+    for path in ("/admin/_icons/css/materialdesignicons.min.css", "/metrics"):
+        with web.get(path) as answer:
+            assert answer.status_code == 200, path
+    layers, inner = [], app.wsgi_app
+    while (inner := getattr(inner, "inner_app", None) or getattr(inner, "app", None)) is not None:
+        layers.append(type(inner).__name__)
+    assert layers == ["AdminUIMiddleware", "MetricsMiddleware", "method"]  # then Flask's own wsgi_app
+
+
+def test_without_the_npm_package_the_page_says_what_to_install(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = Flask(__name__, root_path=str(tmp_path))
+    SocketIO(app).instrument(auth=False)
+    assert "npm install @socket.io/admin-ui" in caplog.text  # said once, at instrument()
+    answer = app.test_client().get("/admin/")
+    assert answer.status_code == 404 and b"npm install @socket.io/admin-ui" in answer.data
+    with pytest.raises(FileNotFoundError, match=r"no index\.html"):
+        SocketIO(Flask(__name__)).instrument(auth=False, ui_files=tmp_path)
+
+
+def test_wrong_credentials_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    app, socketio = make({"username": "admin", "password": "secret"})
+    assert not admin(app, socketio, {"username": "admin", "password": "guess"}).is_connected("/admin")
+    assert "Admin UI: refused a connection from" in caplog.text and "invalid credentials" in caplog.text

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import secrets
+import threading
 import time
 import urllib.request
+
+import socketio
 
 from tests.conftest import APPS, ServerProcess, run_node
 from tests.integration.test_hardening import sio_client, slow_client
@@ -63,4 +67,37 @@ def test_event_names_from_clients_cannot_grow_the_series_without_bound() -> None
         assert len(names) <= 100 + 1
         assert 'surge_events_received_total{event="_other",namespace="/"}' in names
     finally:
+        server.stop()
+
+
+def test_traffic_ack_round_trips_and_the_queue(redis_url: str) -> None:
+    """Packets and bytes both ways, two server -> client ack round trips (an emit's callback and a
+    call()), and the queue's publish wait, on a process of a cluster."""
+    env = {"QUEUE_URL": redis_url, "CHANNEL": "surge-metrics-" + secrets.token_hex(4), "METRICS": "1"}
+    server = ServerProcess(APPS / "cluster_app.py", env)
+    client = socketio.Client(reconnection=False)
+    try:
+        answered = threading.Event()
+        client.on("question", lambda text: "yes to " + text)
+        client.on("answered", lambda answer: answered.set())
+        client.connect(server.url, transports=["websocket"], wait_timeout=5)
+        sid = client.get_sid()
+        assert client.call("join", "r1", timeout=5) == sid
+        client.emit("ask_other", sid)  # to=sid is local: the emit's callback comes back here
+        assert answered.wait(5)
+        assert client.call("call_other", sid, timeout=5) == "yes to called"
+        client.emit("to_room", ("r1", "x" * 1000))  # published to the queue too
+        metrics = scrape(server)
+        assert metrics["surge_ack_round_trip_seconds_count"] == 2
+        assert 0 < metrics["surge_ack_round_trip_seconds_sum"] < 5
+        assert metrics["surge_packets_received_total"] >= 6  # CONNECT, 4 events, 2 acks
+        assert metrics["surge_bytes_received_total"] >= 1000
+        assert metrics["surge_bytes_sent_total"] >= 1000  # the room message came back
+        deadline = time.monotonic() + 5
+        while (metrics := scrape(server))["surge_queue_publish_wait_seconds_count"] < 1:
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.05)
+        assert metrics["surge_queue_published_total"] >= 1 and metrics["surge_queue_pending"] == 0
+    finally:
+        client.disconnect()
         server.stop()

@@ -155,9 +155,35 @@ async function notificationsAcrossProcesses(browser) {
   await b.waitForFunction(() => document.getElementById('inbox').innerText.includes('from the other process'));
   const badge = await text(b, '#badge');
   await shot(b, 'notifications-two-processes');
-  await ctxA.close();
-  await ctxB.close();
-  return { badge };
+  // The Admin UI, signed in on the first process, lists the sockets of both and both servers.
+  const { page: admin, context } = await adminSignIn(browser);
+  await admin.goto(BASE + '/admin/#/sockets');
+  await pickNamespace(admin, '/notifications');
+  const ids = [await a.evaluate(() => socket.id), await b.evaluate(() => socket.id)];
+  for (const id of ids) await admin.locator('tbody tr', { hasText: id }).waitFor();
+  await shot(admin, 'admin-two-processes');
+  await admin.goto(BASE + '/admin/#/servers');
+  await admin.locator('tbody tr').filter({ visible: true }).nth(1).waitFor();
+  const servers = await admin.locator('tbody tr').filter({ visible: true }).count();
+  for (const ctx of [ctxA, ctxB, context]) await ctx.close();
+  return { badge, listed: ids.length, servers };
+}
+
+async function adminSignIn(browser) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.route(/fonts\.googleapis\.com/, (route) => route.abort()); // offline: the UI's web font
+  const page = await context.newPage();
+  await page.goto(BASE + '/admin/');
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('surge-demo');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByText(/^\s*connected\s*$/i).first().waitFor();
+  return { page, context };
+}
+
+async function pickNamespace(page, nsp) {
+  await page.getByLabel('Select namespace').filter({ visible: true }).click({ force: true });
+  await page.getByRole('option', { name: nsp, exact: true }).click();
 }
 
 // The official Admin UI served by the demo: sign in, see the chat's sockets and room, disconnect Bob.
@@ -189,10 +215,7 @@ async function adminUi(browser) {
   await namespaces.first().waitFor();
   const chatSockets = (await namespaces.first().innerText()).split(/\s+/).pop();
   await shot(page, 'admin-dashboard');
-  const pick = async (nsp) => {
-    await page.getByLabel('Select namespace').filter({ visible: true }).click({ force: true });
-    await page.getByRole('option', { name: nsp, exact: true }).click();
-  };
+  const pick = (nsp) => pickNamespace(page, nsp);
   await page.goto(BASE + '/admin/#/rooms');
   await pick('/chat');
   const lobby = page.locator('tr', { hasText: 'lobby' });

@@ -150,7 +150,7 @@ class AmqpPubSub:
         while not lost.done():
             while self.outbox.pending:
                 await exchange.publish(encode(self.outbox.pending[0][1]), routing_key="")
-                self.outbox.pending.popleft()
+                self.outbox.sent()
             self.outbox.wake.clear()
             waiter: asyncio.Future[Any] = asyncio.ensure_future(self.outbox.wake.wait())
             try:

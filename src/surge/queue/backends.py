@@ -11,6 +11,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Protocol
 
+from surge.queue.outbox import Outbox
+
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 AMQP_SCHEMES = ("amqp://", "amqps://")
 SCHEMES = REDIS_SCHEMES + AMQP_SCHEMES
@@ -18,6 +20,8 @@ SCHEMES = REDIS_SCHEMES + AMQP_SCHEMES
 
 class PubSub(Protocol):
     """A server's side of the queue, on its event loop."""
+
+    outbox: Outbox  # what waits to be published
 
     def start(self) -> None: ...
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 log = logging.getLogger("surge.queue")
 
@@ -38,6 +39,7 @@ class Outbox:
         self.limit = limit
         self.pending: deque[tuple[float, bytes]] = deque()
         self.wake = asyncio.Event()  # set when a message comes
+        self.waited: Callable[[float], None] | None = None  # told how long each message waited (metrics)
 
     def put(self, data: bytes) -> None:
         """Queue ``data`` (loop thread; never blocks)."""
@@ -46,6 +48,12 @@ class Outbox:
             log.error("message queue buffer full (%d messages): dropped the oldest message", self.limit)
         self.pending.append((time.monotonic(), data))
         self.wake.set()
+
+    def sent(self) -> None:
+        """The oldest message is with the queue now."""
+        put_at, _ = self.pending.popleft()
+        if self.waited is not None:
+            self.waited(time.monotonic() - put_at)
 
     async def drain(self, seconds: float = DRAIN_SECONDS) -> None:
         """Wait (at most ``seconds``) for the publisher to hand over what is queued: a server that

@@ -120,7 +120,7 @@ class RedisPubSub:
                         await asyncio.sleep(backoff)
                         backoff = min(backoff * 2, BACKOFF_MAX)
                         continue
-                    self.outbox.pending.popleft()
+                    self.outbox.sent()
         finally:
             await client.aclose()
 

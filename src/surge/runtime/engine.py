@@ -83,8 +83,9 @@ class EngineConnection:
         ws = self.ws
         traffic = self.server.traffic
         if ws is not None and self.session.transport is WEBSOCKET and not self.closed:
-            if traffic is not None:
-                traffic.sent(len(data) + 1)
+            if traffic is not None:  # inline: this is the hot path
+                traffic.packets_out += 1
+                traffic.bytes_out += len(data) + 1
             ws.send("4" + data if isinstance(data, str) else (b"\x04" + data if self.version == 3 else data))
             return
         session = self.session
@@ -224,6 +225,7 @@ class EngineServer:
         self.allow_upgrades = allow_upgrades and Transport.WEBSOCKET in transports
         self.sessions: dict[str, EngineConnection] = {}
         self.traffic: Traffic | None = None
+        self.sid_prefix = ""  # which worker process owns a session (workers=N: surge.runtime.handoff)
         # engineio_logger=True: a line per session event and per packet other than messages
         # (those the Socket.IO layer traces); decided once, so the hot path tests one flag.
         self.trace = trace
@@ -332,7 +334,7 @@ class EngineServer:
         b64: bool = False,
         opened: Callable[[EngineConnection], None] | None = None,
     ) -> EngineConnection:
-        sid = secrets.token_urlsafe(15)
+        sid = self.sid_prefix + secrets.token_urlsafe(15)
         session = EngineSession(
             sid,
             version,
@@ -535,8 +537,9 @@ class _WebSocketEvents:
         conn = self.conn
         session = conn.session
         traffic = self.server.traffic
-        if traffic is not None:
-            traffic.received(len(data))
+        if traffic is not None:  # inline: this is the hot path
+            traffic.packets_in += 1
+            traffic.bytes_in += len(data)
         if session.version == 4 and session.transport is WEBSOCKET and session.state is State.OPEN:
             # The hot path: a v4 MESSAGE on an open WebSocket session (a binary frame is always
             # one) is handed straight to the application (v4 keeps no per-packet state; v3's

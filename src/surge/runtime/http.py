@@ -43,9 +43,22 @@ class Upgraded(Protocol):
     def connection_lost(self) -> None: ...
 
 
+class Router(Protocol):
+    """Which process answers a request (``workers=N``: surge.runtime.handoff); another one gets the connection."""
+
+    refusal: bytes  # the answer when the connection cannot be handed over
+
+    def owner(self, request: Request) -> int | None:
+        """The worker that owns ``request``'s session, if not this one."""
+
+    def hand_off(self, transport: asyncio.Transport, owner: int, raw: bytes) -> bool:
+        """Pass the connection, and ``raw``, the bytes of the request read so far, to ``owner``."""
+
+
 class Owner(Protocol):
     """The server an :class:`HttpProtocol` serves requests for (:class:`~surge.runtime.server.HttpServer`)."""
 
+    router: Router | None
     loop: asyncio.AbstractEventLoop
     host: str
     port: int
@@ -79,6 +92,7 @@ class HttpProtocol(asyncio.Protocol):
         "_deadline",
         "_deadline_reason",
         "_drain_waiters",
+        "_handoff",
         "_header_bytes",
         "_on_lost",
         "_queue",
@@ -90,6 +104,7 @@ class HttpProtocol(asyncio.Protocol):
         "loop",
         "parser",
         "peer",
+        "raw",
         "server",
         "transport",
         "write_paused",
@@ -116,6 +131,8 @@ class HttpProtocol(asyncio.Protocol):
         self._deadline: float | None = None
         self._deadline_reason: str | None = None
         self.congested = False
+        self.raw: bytearray | None = None  # with a router: the current request's bytes, until its headers end
+        self._handoff: int | None = None  # the worker this connection goes to
 
     # -- asyncio callbacks -----------------------------------------------------
 
@@ -171,12 +188,19 @@ class HttpProtocol(asyncio.Protocol):
         parser = self.parser
         if parser is None:
             return
+        if self.server.router is not None:
+            if self._request is None:  # a request starts here (clients do not pipeline)
+                self.raw = bytearray(data)
+            elif self.raw is not None:
+                self.raw += data
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
             request = self._request
             self._request = None
-            if request is not None and not self._too_large:
+            if self._handoff is not None:
+                pass  # handed over below
+            elif request is not None and not self._too_large:
                 self.upgrade(request, data[upgrade.args[0] :])
             else:
                 self.parser = None
@@ -186,6 +210,21 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserError:
             if not self.closed:
                 self.respond_raw(build_response(400, [], b"Bad Request", keep_alive=False), close=True)
+        if self._handoff is not None:
+            self._hand_off(self._handoff)
+
+    def _hand_off(self, owner: int) -> None:
+        """Give the connection to the worker that owns the request's session; this one forgets it."""
+        router, raw, transport = self.server.router, self.raw, self.transport
+        assert router is not None and transport is not None
+        self.parser = None
+        self._disarm()
+        if raw is None or not router.hand_off(transport, owner, bytes(raw)):
+            self.respond_raw(router.refusal, close=True)
+            return
+        self.raw = None
+        self.closed = True
+        transport.close()  # this process's descriptor only: the owner's keeps the connection open
 
     def upgrade(self, request: Request, rest: bytes = b"") -> None:
         """Hand an ``Upgrade:`` request to the owner: one parsed here, or one a WSGI server read before giving
@@ -230,6 +269,14 @@ class HttpProtocol(asyncio.Protocol):
         if self._too_large:
             self.respond_error(431, "Request Header Fields Too Large")
             return
+        router = self.server.router
+        if router is not None:
+            owner = router.owner(request)
+            if owner is not None:
+                self._handoff = owner
+                self._request = None  # the rest of this request is the owner's to read
+                return
+            self.raw = None
         length = request.header("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body_size(request):
             # Refused before a byte of the body is read; the connection cannot be reused.
@@ -345,6 +392,10 @@ class HttpProtocol(asyncio.Protocol):
             callback()
         else:
             self._on_lost = callback
+
+    def in_request(self) -> bool:
+        """Whether a request is arriving or being answered (a server that stops lets it finish)."""
+        return self._busy or self._request is not None
 
     def close(self) -> None:
         """Close the connection now; unread output is discarded if the client is not reading."""

@@ -38,6 +38,16 @@ class WorkerPool:
         """Threads alive now."""
         return self._threads
 
+    @property
+    def busy(self) -> int:
+        """Threads running a job now."""
+        return self._threads - self._idle
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a thread (every thread busy and ``max_workers`` reached), about."""
+        return max(0, self._jobs.qsize() - self._idle)
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` in a worker; exceptions are logged, never lost."""
         with self._lock:

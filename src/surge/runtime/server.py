@@ -23,7 +23,7 @@ from surge.protocol import wsframe
 from surge.runtime.channels import Channel, OnMessage
 from surge.runtime.engine import BAD_REQUEST, EngineServer
 from surge.runtime.flow import FlowControl
-from surge.runtime.http import HttpProtocol
+from surge.runtime.http import HttpProtocol, Router
 from surge.runtime.request import Request, build_response
 from surge.runtime.websocket import WebSocketChannel
 from surge.runtime.wsgi import WsgiRunner
@@ -79,6 +79,15 @@ class HttpServer:
             body = client_js.read_bytes()  # read once: the loop thread must not block on files
             self._client_js = (body, f'"{zlib.crc32(body):08x}"')
         self._servers: list[asyncio.Server] = []
+        self.router: Router | None = None  # workers=N: requests of other workers' sessions go to them
+
+    def adopt(self, sock: socket.socket, raw: bytes) -> None:
+        """A connection another worker handed over, with the bytes it had read of its request."""
+
+        def factory() -> HttpProtocol:
+            return _Adopted(self, raw)
+
+        self.loop.create_task(self.loop.connect_accepted_socket(factory, sock))
 
     def refused_connection(self, peer: tuple[str, int]) -> None:
         """Log (at most once a minute) that ``max_connections`` turned a client away."""
@@ -191,7 +200,8 @@ class HttpServer:
             listening.close()
         self.engine.close_all()
         deadline = self.loop.time() + SHUTDOWN_GRACE
-        while self.loop.time() < deadline and any(p.ws is None and p._busy for p in self.connections):
+        await asyncio.sleep(0.1)  # a connection accepted a moment ago sends its request (workers=N: SIGHUP)
+        while self.loop.time() < deadline and any(p.ws is None and p.in_request() for p in self.connections):
             await asyncio.sleep(0.05)
         for proto in list(self.connections):
             proto.close()
@@ -237,3 +247,19 @@ def serve(
 
 
 __all__ = ["HttpServer", "new_event_loop", "serve"]
+
+
+class _Adopted(HttpProtocol):
+    """A connection handed over by another worker: its first bytes were read there."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self, server: HttpServer, first: bytes) -> None:
+        super().__init__(server)
+        self._first = first
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        first, self._first = self._first, b""
+        if not self.closed:
+            self.data_received(first)

@@ -65,7 +65,8 @@ class Observer(Protocol):
 
     def received(self, socket: SioSocket, data: list[Any]) -> None: ...
 
-    def sent(self, sockets: list[SioSocket], message: Outgoing) -> None: ...
+    def sent(self, namespace: str, to: str | Iterable[str] | None, skip: Iterable[str], message: Outgoing) -> None:
+        """``message`` goes to the sockets ``targets(namespace, to, skip)`` names."""
 
 
 class SioSocket:
@@ -444,7 +445,7 @@ class SioServer:
         socket = targets[0]
         message = self._outgoing(SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback)))
         if self.observe_events:
-            self.observer.sent(targets, message)  # type: ignore[union-attr]
+            self.observer.sent(namespace, socket.sid, (), message)  # type: ignore[union-attr]
         socket.send(message)
 
     def encode_event(self, namespace: str, data: list[Any]) -> Outgoing:
@@ -457,7 +458,7 @@ class SioServer:
         """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
         if self.observe_events:
             skip_sids = tuple(skip_sids)
-            self.observer.sent(self.targets(namespace, to, skip_sids), message)  # type: ignore[union-attr]
+            self.observer.sent(namespace, to, skip_sids, message)  # type: ignore[union-attr]
         if self.recovery is not None and message.text.endswith("]"):  # an event: its arguments end it
             self._deliver_recoverable(message, namespace, to, skip_sids)
             return

@@ -1,0 +1,94 @@
+"""The message queue between the worker processes of one machine (queue layer): ``workers=N`` needs no Redis.
+
+Each worker has a stream socket to its supervisor (surge.supervisor), which
+copies every frame a worker writes to all the other workers; a frame is the
+4-byte big-endian length of a message and the message (surge.queue.messages'
+JSON, as on Redis).  :class:`WorkerBus` is a worker's end, with the interface
+of the other transports (surge.queue.backends.PubSub).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import struct
+from collections.abc import Callable
+
+from surge.queue.outbox import Outbox
+
+log = logging.getLogger("surge.queue")
+
+HEADER = struct.Struct(">I")
+MAX_FRAME = 64 * 1024 * 1024  # a message larger than this is refused (a broken peer, not an emit)
+
+
+def frame(message: bytes) -> bytes:
+    return HEADER.pack(len(message)) + message
+
+
+def frames(buffer: bytearray) -> list[bytes]:
+    """The complete frames at the start of ``buffer``, removed from it."""
+    found = []
+    while len(buffer) >= HEADER.size:
+        (size,) = HEADER.unpack_from(buffer)
+        if size > MAX_FRAME:
+            raise ValueError(f"a frame of {size} bytes on the worker bus")
+        end = HEADER.size + size
+        if len(buffer) < end:
+            break
+        found.append(bytes(buffer[HEADER.size : end]))
+        del buffer[:end]
+    return found
+
+
+class WorkerBus:
+    """A worker's side of the bus, on its event loop."""
+
+    def __init__(self, sock: socket.socket, workers: int, on_message: Callable[[bytes], None]) -> None:
+        self.sock = sock
+        self.workers = workers
+        self.on_message = on_message
+        self.outbox = Outbox("the supervisor")
+        self._tasks: list[asyncio.Task[None]] = []
+        self._writer: asyncio.StreamWriter | None = None
+
+    def start(self) -> None:
+        self._tasks = [asyncio.get_running_loop().create_task(self._run())]
+
+    async def _run(self) -> None:
+        reader, self._writer = await asyncio.open_unix_connection(sock=self.sock, limit=MAX_FRAME)
+        self._tasks.append(asyncio.get_running_loop().create_task(self._publish()))
+        buffer = bytearray()
+        while data := await reader.read(256 * 1024):
+            buffer += data
+            for message in frames(buffer):
+                self.on_message(message)
+        log.error("the supervisor closed the worker bus")
+
+    async def _publish(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        while True:
+            await self.outbox.wake.wait()
+            self.outbox.wake.clear()
+            while self.outbox.pending:
+                writer.write(frame(self.outbox.pending[0][1]))
+                self.outbox.sent()
+            await writer.drain()
+
+    def publish(self, data: bytes) -> None:
+        self.outbox.put(data)
+
+    async def subscribers(self) -> int:
+        """Every worker listens (one being restarted answers nothing: fetch_sockets then waits its timeout)."""
+        return self.workers
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self.outbox.drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,221 @@
+"""socketio.run(app, workers=2): two processes serving one port as one server, no sticky balancer.
+
+Every HTTP request here opens a TCP connection of its own, so the kernel hands requests of
+one session to both workers; each must reach the worker that owns the session.  Peers: raw
+HTTP, python-socketio's client and the official socket.io-client 4.x, 2.x and 1.x.
+"""
+
+from __future__ import annotations
+
+import gc
+import http.client
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import APPS, ServerProcess, run_node
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ServerProcess]:
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    process.wait_output("worker 1 started")
+    yield process
+    process.stop()
+
+
+def fresh(server: ServerProcess, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    """One request on a TCP connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        connection.request(method, path, body=body, headers={"Connection": "close"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def worker_pids(server: ServerProcess, tries: int = 40) -> set[str]:
+    return {fresh(server, "GET", "/_pid")[1].decode() for _ in range(tries)}
+
+
+def test_both_workers_take_connections(server: ServerProcess) -> None:
+    assert len(worker_pids(server)) == 2
+
+
+def test_every_request_of_a_session_reaches_its_worker(server: ServerProcess) -> None:
+    base = "/socket.io/?EIO=4&transport=polling"
+    status, body = fresh(server, "GET", base)
+    assert status == 200
+    sid = json.loads(body[1:])["sid"]
+    assert fresh(server, "POST", f"{base}&sid={sid}", b"40")[0] == 200
+    assert fresh(server, "GET", f"{base}&sid={sid}")[1].startswith(b"40{")
+    for n in range(30):  # about half of these land on the other worker first
+        assert fresh(server, "POST", f"{base}&sid={sid}", f'42{n}["echo",{n}]'.encode()) == (200, b"ok")
+        assert fresh(server, "GET", f"{base}&sid={sid}") == (200, f"43{n}[{n}]".encode())
+
+
+@pytest.mark.parametrize("sid", ["ZZbogus-session-id-000", "ABnot-a-live-session00", "x"])
+def test_a_forged_or_unknown_sid_gets_the_engines_400(server: ServerProcess, sid: str) -> None:
+    for _ in range(6):  # whichever worker gets it
+        status, body = fresh(server, "GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        assert (status, json.loads(body)) == (400, {"code": 1, "message": "Session ID unknown"})
+
+
+@pytest.mark.parametrize(
+    ("version", "transports"),
+    [(4, ["polling"]), (4, ["polling", "websocket"]), (4, ["websocket"]), (2, None), (1, None)],
+    ids=["4.x polling", "4.x upgrade", "4.x websocket", "2.x", "1.x"],
+)
+def test_the_official_clients_echo_with_acks(server: ServerProcess, version: int, transports: list[str] | None) -> None:
+    result = run_node("echo", server.url, version, transports)
+    assert result["results"] == [True] * 12
+
+
+class Client:
+    """python-socketio's client whose every polling request is a new TCP connection."""
+
+    def __init__(self, server: ServerProcess, transports: list[str]) -> None:
+        session = requests.Session()
+        session.headers["Connection"] = "close"
+        self.sio = socketio.Client(reconnection=False, http_session=session)
+        self.got: list[tuple[str, Any]] = []
+        self.sio.on("room_message", lambda data: self.got.append(("room_message", data)))
+        self.sio.on("question", lambda text: "yes to " + text)
+        self.sio.on("answered", lambda answer: self.got.append(("answered", answer)))
+        self.sio.connect(server.url, transports=transports, wait_timeout=5)
+        self.pid = self.sio.call("whoami", timeout=5)["pid"]
+        self.sid = self.sio.get_sid()
+
+
+def one_on_each_worker(server: ServerProcess, transports: list[str]) -> tuple[Client, Client, list[Client]]:
+    made: list[Client] = []
+    while len({c.pid for c in made}) < 2:
+        assert len(made) < 40, "every client landed on one worker"
+        made.append(Client(server, transports))
+    first = made[0]
+    second = next(c for c in made if c.pid != first.pid)
+    return first, second, made
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]], ids=["polling", "websocket"])
+def test_workers_act_as_one_server(server: ServerProcess, transports: list[str]) -> None:
+    a, b, made = one_on_each_worker(server, transports)
+    try:
+        room = "r-" + transports[0]
+        for client in (a, b):
+            assert client.sio.call("join", room, timeout=5) == client.sid
+        assert a.sio.call("list_room", room, timeout=5) == sorted([a.sid, b.sid])  # fetch_sockets, both workers
+        a.sio.emit("to_room", (room, "hello both"))
+        deadline = time.monotonic() + 5
+        while not all(("room_message", "hello both") in c.got for c in (a, b)):
+            assert time.monotonic() < deadline, (a.got, b.got)
+            time.sleep(0.02)
+        a.sio.emit("ask_other", b.sid)  # an emit with a callback to a client of the other worker
+        deadline = time.monotonic() + 5
+        while ("answered", ["yes to from " + a.sid]) not in a.got:
+            assert time.monotonic() < deadline, a.got
+            time.sleep(0.02)
+        assert a.sio.call("call_other", b.sid, timeout=5) == "yes to called"  # call() across workers
+        time.sleep(0.3)
+        for client in (a, b):
+            assert client.got.count(("room_message", "hello both")) == 1  # exactly once
+    finally:
+        for client in made:
+            client.sio.disconnect()
+
+
+def test_a_killed_worker_is_replaced_and_the_other_carries_on(tmp_path: Any) -> None:
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    made: list[Client] = []
+    try:
+        process.wait_output("worker 1 started")
+        a, b, made = one_on_each_worker(process, ["websocket"])
+        gone = threading.Event()
+        b.sio.on("disconnect", lambda *reason: gone.set())
+        os.kill(int(b.pid), signal.SIGKILL)
+        assert gone.wait(10)
+        process.wait_output("exited (killed by SIGKILL); starting another")
+        assert a.sio.call("echo", "still here", timeout=5) == "still here"
+        deadline = time.monotonic() + 10
+        while len(pids := worker_pids(process, 20)) < 2 or str(b.pid) in pids:
+            assert time.monotonic() < deadline, pids
+        late, _, more = one_on_each_worker(process, ["polling"])
+        made += more
+        assert late.sio.call("echo", "new", timeout=5) == "new"
+    finally:
+        for client in made:
+            if client.sio.connected:
+                client.sio.disconnect()
+        assert process.stop() == 0 or process.proc.returncode is not None
+
+
+def test_sighup_restarts_the_workers_one_at_a_time_refusing_no_connection() -> None:
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    try:
+        process.wait_output("worker 1 started")
+        before = worker_pids(process)
+        failures: list[str] = []
+        answered: list[str] = []
+        stop = threading.Event()
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    status, body = fresh(process, "GET", "/_pid")
+                    answered.append(body.decode()) if status == 200 else failures.append(str(status))
+                except OSError as exc:
+                    failures.append(repr(exc))
+
+        threads = [threading.Thread(target=hammer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+        os.kill(process.proc.pid, signal.SIGHUP)
+        process.wait_output(") restarted", count=2, timeout=20)
+        time.sleep(0.5)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        after = worker_pids(process)
+        assert len(after) == 2 and not after & before  # both replaced
+        assert set(answered) >= before | after  # and the port answered all along
+    finally:
+        process.stop()
+
+
+# python-socketio's client drops, unclosed, the socket of a WebSocket the server closed.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_sigterm_stops_every_worker_gracefully() -> None:
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    made: list[Client] = []
+    try:
+        process.wait_output("worker 1 started")
+        a, b, made = one_on_each_worker(process, ["websocket"])
+        reasons: list[str] = []
+        for client in (a, b):
+            client.sio.on("disconnect", lambda *reason: reasons.append(reason[0] if reason else ""))
+        started = time.monotonic()
+        os.kill(process.proc.pid, signal.SIGTERM)
+        assert process.proc.wait(10) == 0
+        assert time.monotonic() - started < 5
+        deadline = time.monotonic() + 5
+        while len(reasons) < 2:
+            assert time.monotonic() < deadline, reasons
+            time.sleep(0.02)
+        assert len(reasons) == 2  # both workers closed their sessions (a close frame, as one process does)
+    finally:
+        for client in made:
+            client.sio.disconnect()
+        process.stop()
+        made.clear()
+        gc.collect()  # here, where the mark below applies
