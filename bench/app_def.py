@@ -4,7 +4,8 @@ Run by ../shared/bench/run.sh (target ``custom``) and by bench/compare.py for th
 scenarios (``join`` with a room name, ``to_room``); PORT comes from the environment.
 With RECOVERY=1 it runs with connection state recovery on (every event logged, with its offset),
 with METRICS=1 with Prometheus metrics on, with ADMIN=1 instrumented for the Admin UI
-(development mode: every socket and event reported, to no UI unless one signs in).
+(development mode: every socket and event reported, to no UI unless one signs in),
+with WORKERS=N as N worker processes (bench/scaling.py).
 """
 
 import logging
@@ -18,7 +19,8 @@ app = Flask(__name__)
 socketio = SocketIO(
     app, connection_state_recovery=os.environ.get("RECOVERY") == "1", metrics=os.environ.get("METRICS") == "1"
 )
-logging.getLogger("surge").setLevel(logging.ERROR)
+if os.environ.get("BENCH_LOG") != "1":  # bench/scaling.py reads the workers' hand-off counts
+    logging.getLogger("surge").setLevel(logging.ERROR)
 if os.environ.get("ADMIN") == "1":
     socketio.instrument(auth=False, ui_path=None)
 
@@ -44,4 +46,10 @@ def to_room(room, data):
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
+    socketio.run(
+        app,
+        host="127.0.0.1",
+        port=int(os.environ.get("PORT", "5000")),
+        workers=os.environ.get("WORKERS", "1"),
+        log_output=os.environ.get("BENCH_LOG") == "1",
+    )

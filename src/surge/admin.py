@@ -229,9 +229,8 @@ class Reporter:
         self._last = _counts(self.traffic)
         self.started = time.monotonic()
         # Processes of one cluster on one host need names of their own, as Node's cluster workers get.
-        self.server_id = admin.server_id or (
-            f"{HOSTNAME}#{os.getpid()}" if core.options.get("message_queue") else HOSTNAME
-        )
+        clustered = core.options.get("message_queue") or core.worker is not None
+        self.server_id = admin.server_id or (f"{HOSTNAME}#{os.getpid()}" if clustered else HOSTNAME)
         self.sio.observer = self
         self.sio.observe_events = self.development
         self.cluster.describe = self.describe

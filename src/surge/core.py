@@ -230,6 +230,7 @@ class ServerCore:
             ssl=ssl,
             sockets=sockets,
         )
+        router = None
         if self.worker is not None:
             http.router = router = handoff.WorkerRouter(
                 self.worker.index, self.worker.workers, self.worker.handoff, http.adopt
@@ -238,6 +239,8 @@ class ServerCore:
         self._stop = asyncio.Event()
         try:
             serve(loop, http, on_started=on_started, stop_event=self._stop)
+            if router is not None:
+                log.info("worker %d handed %d connection(s) over and adopted %d", router.index, *router.counts())
         finally:
             self.pool.shutdown()
             if self.queue is not None:

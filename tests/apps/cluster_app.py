@@ -1,4 +1,4 @@
-"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, REDIS_STREAMS, CHANNEL, METRICS from the environment)."""
+"""One Surge process of a cluster sharing rooms through a message queue (QUEUE_URL, REDIS_STREAMS, CHANNEL, METRICS, ADMIN from the environment)."""
 
 import logging
 import os
@@ -18,6 +18,8 @@ socketio = SocketIO(
     logger=True,
     metrics=os.environ.get("METRICS") == "1",
 )
+if os.environ.get("ADMIN") == "1":
+    socketio.instrument(auth=False)
 
 
 @socketio.on("join")

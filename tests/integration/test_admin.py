@@ -29,12 +29,12 @@ CREDENTIALS = {"username": "admin", "password": "secret"}
 class AdminUI:
     """python-socketio's client on the admin namespace, keeping what it was told."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, auth: dict[str, str] | None = CREDENTIALS) -> None:
         self.got: list[tuple[str, tuple[Any, ...]]] = []
         self.changed = threading.Condition()
         self.client = socketio.Client(reconnection=False)
         self.client.on("*", self._on, namespace="/admin")
-        self.client.connect(url, namespaces=["/admin"], auth=CREDENTIALS, transports=["websocket"], wait_timeout=5)
+        self.client.connect(url, namespaces=["/admin"], auth=auth, transports=["websocket"], wait_timeout=5)
 
     def _on(self, event: str, *args: Any) -> None:
         with self.changed:

@@ -11,6 +11,7 @@ import gc
 import http.client
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -22,6 +23,7 @@ import requests
 import socketio
 
 from tests.conftest import APPS, ServerProcess, run_node
+from tests.integration.test_admin import AdminUI
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +221,39 @@ def test_sigterm_stops_every_worker_gracefully() -> None:
         process.stop()
         made.clear()
         gc.collect()  # here, where the mark below applies
+
+
+def test_the_admin_ui_sees_every_worker() -> None:
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2", "ADMIN": "1"})
+    made: list[Client] = []
+    try:
+        process.wait_output("worker 1 started")
+        a, b, made = one_on_each_worker(process, ["websocket"])
+        ui = AdminUI(process.url, auth=None)
+        (listed,) = ui.first("all_sockets")
+        assert {a.sid, b.sid} <= {socket["id"] for socket in listed}
+        servers = ui.wait(lambda got: len({args[0]["serverId"] for e, args in got if e == "server_stats"}) >= 2)
+        assert servers
+        ui.emit("_disconnect", "/", False, b.sid)  # a socket of whichever worker
+        deadline = time.monotonic() + 5
+        while b.sio.connected:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        ui.close()
+    finally:
+        for client in made:
+            client.sio.disconnect()
+        process.stop()
+
+
+def test_the_official_clients_polling_requests_were_handed_over() -> None:
+    """Evidence for the tests above: socket.io-client 4.x opens a connection per polling request
+    (Node's client pools none), and the workers count what they handed over as they stop."""
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    try:
+        process.wait_output("worker 1 started")
+        assert run_node("echo", process.url, 4, ["polling"])["results"] == [True] * 12
+    finally:
+        process.stop()
+    handed = [int(n) for n in re.findall(r"handed (\d+) connection", process.output())]
+    assert len(handed) == 2 and sum(handed) > 0, process.output()[-2000:]

@@ -78,11 +78,16 @@ class WorkerRouter:
         self.channel = channel
         self.adopt = adopt
         self.prefix = "/"  # the Engine.IO path (set by the server)
+        self.handed = self.adopted = 0  # connections passed to other workers, and taken from them
 
     def start(self, loop: asyncio.AbstractEventLoop, path: str) -> None:
         self.prefix = path
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._received)
+
+    def counts(self) -> tuple[int, int]:
+        """Connections handed over, and adopted, so far."""
+        return self.handed, self.adopted
 
     def owner(self, request: Request) -> int | None:
         if not request.path.startswith(self.prefix) or "sid=" not in request.query:
@@ -102,6 +107,7 @@ class WorkerRouter:
         except OSError as exc:
             log.warning("could not hand a connection to worker %d: %s", owner, exc)
             return False
+        self.handed += 1
         return True
 
     def _received(self) -> None:
@@ -115,4 +121,5 @@ class WorkerRouter:
                 asyncio.get_running_loop().remove_reader(self.channel.fileno())
                 return
             for fd in fds:
+                self.adopted += 1
                 self.adopt(socket.socket(fileno=fd), data[2:])
