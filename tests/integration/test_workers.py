@@ -7,7 +7,6 @@ HTTP, python-socketio's client and the official socket.io-client 4.x, 2.x and 1.
 
 from __future__ import annotations
 
-import gc
 import http.client
 import json
 import os
@@ -16,11 +15,14 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 import requests
 import socketio
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import APPS, ServerProcess, run_node
 from tests.integration.test_admin import AdminUI
@@ -28,10 +30,18 @@ from tests.integration.test_admin import AdminUI
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
-    process.wait_output("worker 1 started")
+    process = start_workers({})
     yield process
     process.stop()
+
+
+def start_workers(env: dict[str, str]) -> ServerProcess:
+    """tests/apps/workers_app.py, once both its workers accept connections (not only forked)."""
+    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2", **env})
+    deadline = time.monotonic() + 10
+    while len(worker_pids(process, 10)) < 2:
+        assert time.monotonic() < deadline, process.output()
+    return process
 
 
 def fresh(server: ServerProcess, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
@@ -101,7 +111,10 @@ class Client:
 def one_on_each_worker(server: ServerProcess, transports: list[str]) -> tuple[Client, Client, list[Client]]:
     made: list[Client] = []
     while len({c.pid for c in made}) < 2:
-        assert len(made) < 40, "every client landed on one worker"
+        if len(made) >= 40:
+            for client in made:
+                client.sio.disconnect()
+            raise AssertionError("every client landed on one worker")
         made.append(Client(server, transports))
     first = made[0]
     second = next(c for c in made if c.pid != first.pid)
@@ -136,10 +149,9 @@ def test_workers_act_as_one_server(server: ServerProcess, transports: list[str])
 
 
 def test_a_killed_worker_is_replaced_and_the_other_carries_on(tmp_path: Any) -> None:
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    process = start_workers({})
     made: list[Client] = []
     try:
-        process.wait_output("worker 1 started")
         a, b, made = one_on_each_worker(process, ["websocket"])
         gone = threading.Event()
         b.sio.on("disconnect", lambda *reason: gone.set())
@@ -161,9 +173,8 @@ def test_a_killed_worker_is_replaced_and_the_other_carries_on(tmp_path: Any) -> 
 
 
 def test_sighup_restarts_the_workers_one_at_a_time_refusing_no_connection() -> None:
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    process = start_workers({})
     try:
-        process.wait_output("worker 1 started")
         before = worker_pids(process)
         failures: list[str] = []
         answered: list[str] = []
@@ -195,39 +206,44 @@ def test_sighup_restarts_the_workers_one_at_a_time_refusing_no_connection() -> N
         process.stop()
 
 
-# python-socketio's client drops, unclosed, the socket of a WebSocket the server closed.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def ws_on_each_worker(server: ServerProcess, stack: ExitStack) -> list[ClientConnection]:
+    """Raw Socket.IO WebSockets until two are on different workers (``stack`` closes them)."""
+    by_pid: dict[int, ClientConnection] = {}
+    for _ in range(40):
+        url = f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket"
+        ws = stack.enter_context(connect(url, open_timeout=5))
+        assert ws.recv(timeout=5).startswith("0{")
+        ws.send("40")
+        assert ws.recv(timeout=5).startswith("40{")
+        ws.send('421["whoami"]')
+        by_pid.setdefault(json.loads(str(ws.recv(timeout=5))[3:])[0]["pid"], ws)
+        if len(by_pid) == 2:
+            return list(by_pid.values())
+    raise AssertionError("every client landed on one worker")
+
+
 def test_sigterm_stops_every_worker_gracefully() -> None:
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
-    made: list[Client] = []
+    process = start_workers({})
     try:
-        process.wait_output("worker 1 started")
-        a, b, made = one_on_each_worker(process, ["websocket"])
-        reasons: list[str] = []
-        for client in (a, b):
-            client.sio.on("disconnect", lambda *reason: reasons.append(reason[0] if reason else ""))
-        started = time.monotonic()
-        os.kill(process.proc.pid, signal.SIGTERM)
-        assert process.proc.wait(10) == 0
-        assert time.monotonic() - started < 5
-        deadline = time.monotonic() + 5
-        while len(reasons) < 2:
-            assert time.monotonic() < deadline, reasons
-            time.sleep(0.02)
-        assert len(reasons) == 2  # both workers closed their sessions (a close frame, as one process does)
+        with ExitStack() as stack:
+            clients = ws_on_each_worker(process, stack)
+            started = time.monotonic()
+            os.kill(process.proc.pid, signal.SIGTERM)
+            for ws in clients:
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        ws.recv(timeout=5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000  # closed, not dropped
+            assert process.proc.wait(10) == 0
+            assert time.monotonic() - started < 5
     finally:
-        for client in made:
-            client.sio.disconnect()
         process.stop()
-        made.clear()
-        gc.collect()  # here, where the mark below applies
 
 
 def test_the_admin_ui_sees_every_worker() -> None:
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2", "ADMIN": "1"})
+    process = start_workers({"ADMIN": "1"})
     made: list[Client] = []
     try:
-        process.wait_output("worker 1 started")
         a, b, made = one_on_each_worker(process, ["websocket"])
         ui = AdminUI(process.url, auth=None)
         (listed,) = ui.first("all_sockets")
@@ -249,9 +265,8 @@ def test_the_admin_ui_sees_every_worker() -> None:
 def test_the_official_clients_polling_requests_were_handed_over() -> None:
     """Evidence for the tests above: socket.io-client 4.x opens a connection per polling request
     (Node's client pools none), and the workers count what they handed over as they stop."""
-    process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2"})
+    process = start_workers({})
     try:
-        process.wait_output("worker 1 started")
         assert run_node("echo", process.url, 4, ["polling"])["results"] == [True] * 12
     finally:
         process.stop()
