@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket as socket_module
 import sys
 import threading
 import time
@@ -391,21 +390,21 @@ class SocketIO:
 
     def _supervise(self, app: flask.Flask, host: str, port: int, workers: int) -> None:
         """Fork ``workers`` processes serving one port, and keep them running (surge.supervisor)."""
-        from surge.supervisor import Supervisor, WorkerSlot
+        from surge.supervisor import Supervisor, WorkerSlot, listeners
 
-        listener = socket_module.create_server((host, port), backlog=2048)
+        bound = listeners(host, port, workers)
 
         def serve(slot: WorkerSlot) -> None:
             self.core.worker = slot
             self.serve(app, host, port, sockets=[slot.listener])
 
         print(
-            f" * Surge serving {getattr(app, 'name', 'app')!r} on http://{host}:{listener.getsockname()[1]}"
+            f" * Surge serving {getattr(app, 'name', 'app')!r} on http://{host}:{bound[0].getsockname()[1]}"
             f" with {workers} workers (Ctrl-C to quit)",
             file=sys.stderr,
             flush=True,
         )
-        Supervisor(workers, listener, serve).run()
+        Supervisor(bound, serve).run()
 
     def serve(
         self,

@@ -1,6 +1,9 @@
 """``socketio.run(app, workers=N)``: one port, N worker processes acting as one server (front layer).
 
-The supervisor binds the port and forks the workers, which all accept on it.
+The supervisor binds the port, once per worker with ``SO_REUSEPORT`` (so the kernel
+spreads connections evenly: with one shared socket, whichever worker wakes first
+takes them all under load), and forks the workers.  It keeps every socket open, so
+connections for a worker being replaced wait in its backlog rather than fail.
 It starts no thread and no event loop: a ``selectors`` loop copies what workers
 say to each other (the worker bus of surge.queue.worker_bus: emits, room
 changes, acks, fetch_sockets) and passes connections to the worker that owns
@@ -35,7 +38,7 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
 
 @dataclass
 class WorkerSlot:
-    """What a worker process gets: its index, its ends of the bus and the hand-off channel, the port."""
+    """What a worker process gets: its index, its ends of the bus and the hand-off channel, its listening socket."""
 
     index: int
     workers: int
@@ -54,14 +57,22 @@ class _Worker:
     outbox: bytearray = field(default_factory=bytearray)
 
 
-class Supervisor:
-    """Forks ``workers`` processes running ``serve(slot)`` on ``listener``, and keeps them running."""
+def listeners(host: str, port: int, workers: int) -> list[socket.socket]:
+    """``workers`` sockets listening on one port (port 0: the first one's)."""
+    first = socket.create_server((host, port), backlog=2048, reuse_port=True)
+    port = first.getsockname()[1]
+    return [first] + [socket.create_server((host, port), backlog=2048, reuse_port=True) for _ in range(workers - 1)]
 
-    def __init__(self, workers: int, listener: socket.socket, serve: Callable[[WorkerSlot], None]) -> None:
+
+class Supervisor:
+    """Forks ``workers`` processes running ``serve(slot)``, one on each of ``listeners``, and keeps them running."""
+
+    def __init__(self, listeners: list[socket.socket], serve: Callable[[WorkerSlot], None]) -> None:
+        workers = len(listeners)
         if not 1 <= workers <= handoff.MAX_WORKERS:
             raise ValueError(f"workers must be between 1 and {handoff.MAX_WORKERS}")
         self.count = workers
-        self.listener = listener
+        self.listeners = listeners
         self.serve = serve
         self.workers: dict[int, _Worker] = {}
         self.selector = selectors.DefaultSelector()
@@ -117,8 +128,11 @@ class Supervisor:
                     other.handoff.close()
                 for end in (bus, channel, self._wake_r, self._wake_w):
                     end.close()
+                for other_index, listener in enumerate(self.listeners):
+                    if other_index != index:
+                        listener.close()
                 self.selector.close()
-                self.serve(WorkerSlot(index, self.count, bus_child, channel_child, self.listener))
+                self.serve(WorkerSlot(index, self.count, bus_child, channel_child, self.listeners[index]))
                 code = 0
             except BaseException:
                 log.exception("worker %d failed", index)
