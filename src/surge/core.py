@@ -87,6 +87,7 @@ class ServerCore:
         self._start_lock = threading.Lock()
         self._bridge: HttpServer | None = None
         self.worker: WorkerSlot | None = None  # workers=N: this process is one of them (surge.supervisor)
+        self.worker_bus: WorkerBus | None = None
         self.metrics: Metrics | None = None
         if options.get("metrics"):
             try:
@@ -159,9 +160,12 @@ class ServerCore:
             recovery=Recovery(loop.time, **recovery_options) if recovery_options is not None else None,
         )
         worker = self.worker
-        if opts["message_queue"] is None and worker is not None:
-            self.queue = WorkerBus(worker.bus, worker.workers, self._queue_received)
-            loop.call_soon(self.queue.start)
+        if worker is not None:
+            # The bus to the supervisor carries the heartbeat; and, with no message queue, the cluster.
+            self.worker_bus = WorkerBus(worker.bus, worker.workers, self._queue_received)
+            loop.call_soon(self.worker_bus.start)
+            if opts["message_queue"] is None:
+                self.queue = self.worker_bus
         if opts["message_queue"]:
             self.queue = backends.pubsub(
                 opts["message_queue"], opts["channel"], self._queue_received, bool(opts["redis_streams"])

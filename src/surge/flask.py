@@ -335,7 +335,8 @@ class SocketIO:
         ``allow_unsafe_werkzeug`` is accepted for compatibility and not needed:
         Surge's server is not Werkzeug's development server.  ``workers=N`` (or
         ``"auto"``: one per core) serves the port from N processes acting as one
-        server (surge.supervisor).
+        server (surge.supervisor); ``worker_timeout`` (30 s) is how long a worker's
+        event loop may be blocked before it is replaced.
         """
         app = app or self.app
         if app is None:
@@ -346,6 +347,7 @@ class SocketIO:
             kwargs.pop("certfile", None), kwargs.pop("keyfile", None), kwargs.pop("ssl_context", None)
         )
         workers = options_module.workers(kwargs.pop("workers", None))
+        worker_timeout = float(kwargs.pop("worker_timeout", 30))
         if kwargs:
             log.warning("run(): ignoring options %s", ", ".join(sorted(kwargs)))
         config = getattr(app, "config", {})
@@ -379,7 +381,7 @@ class SocketIO:
         if workers > 1:
             if tls is not None or use_reloader:
                 raise ValueError("run(workers=N) serves neither TLS (terminate it in front) nor the reloader")
-            self._supervise(app, host, port, workers)
+            self._supervise(app, host, port, workers, worker_timeout)
             return
         if use_reloader:
             from werkzeug._reloader import run_with_reloader  # what Flask's own reloader runs
@@ -388,7 +390,7 @@ class SocketIO:
         else:
             main()
 
-    def _supervise(self, app: flask.Flask, host: str, port: int, workers: int) -> None:
+    def _supervise(self, app: flask.Flask, host: str, port: int, workers: int, timeout: float) -> None:
         """Fork ``workers`` processes serving one port, and keep them running (surge.supervisor)."""
         from surge.supervisor import Supervisor, WorkerSlot, listeners
 
@@ -404,7 +406,7 @@ class SocketIO:
             file=sys.stderr,
             flush=True,
         )
-        Supervisor(bound, serve).run()
+        Supervisor(bound, serve, timeout).run()
 
     def serve(
         self,

@@ -8,8 +8,9 @@ It starts no thread and no event loop: a ``selectors`` loop copies what workers
 say to each other (the worker bus of surge.queue.worker_bus: emits, room
 changes, acks, fetch_sockets) and passes connections to the worker that owns
 their session (surge.runtime.handoff).  A worker that dies is replaced (and
-logged); one that leaves more than ``MAX_BACKLOG`` bytes of the bus unread is
-killed and replaced.  SIGTERM or SIGINT stops the workers gracefully (they
+logged); one whose event loop sends no heartbeat for ``timeout`` seconds (a
+handler blocking it, as gunicorn's ``--timeout`` catches), or that leaves more
+than ``MAX_BACKLOG`` bytes of the bus unread, is killed and replaced.  SIGTERM or SIGINT stops the workers gracefully (they
 close their sessions with a disconnect); SIGHUP restarts them one at a time,
 while the others keep the port open, so no connection is refused.
 """
@@ -53,6 +54,7 @@ class _Worker:
     bus: socket.socket
     handoff: socket.socket
     started: float
+    beat: float  # its last heartbeat
     inbox: bytearray = field(default_factory=bytearray)
     outbox: bytearray = field(default_factory=bytearray)
 
@@ -67,8 +69,11 @@ def listeners(host: str, port: int, workers: int) -> list[socket.socket]:
 class Supervisor:
     """Forks ``workers`` processes running ``serve(slot)``, one on each of ``listeners``, and keeps them running."""
 
-    def __init__(self, listeners: list[socket.socket], serve: Callable[[WorkerSlot], None]) -> None:
+    def __init__(
+        self, listeners: list[socket.socket], serve: Callable[[WorkerSlot], None], timeout: float = 30.0
+    ) -> None:
         workers = len(listeners)
+        self.timeout = timeout
         if not 1 <= workers <= handoff.MAX_WORKERS:
             raise ValueError(f"workers must be between 1 and {handoff.MAX_WORKERS}")
         self.count = workers
@@ -96,9 +101,11 @@ class Supervisor:
         deadline = None
         while self.workers or not self.stopping:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            for key, events in self.selector.select(timeout if not self.rolling else 0.2):
+            wait = 0.2 if self.rolling else (1.0 if timeout is None else min(timeout, 1.0))  # heartbeats checked
+            for key, events in self.selector.select(wait):
                 self._ready(key, events)
             self._handle_signals()
+            self._check_heartbeats()
             if self.stopping and deadline is None:
                 deadline = time.monotonic() + STOP_GRACE
                 for worker in self.workers.values():
@@ -142,7 +149,8 @@ class Supervisor:
         channel_child.close()
         bus.setblocking(False)
         channel.setblocking(False)
-        worker = self.workers[index] = _Worker(pid, bus, channel, time.monotonic())
+        now = time.monotonic()
+        worker = self.workers[index] = _Worker(pid, bus, channel, now, now)
         self._last_spawn = worker.started
         self.selector.register(bus, selectors.EVENT_READ, (index, "bus"))
         self.selector.register(channel, selectors.EVENT_READ, (index, "handoff"))
@@ -178,6 +186,19 @@ class Supervisor:
             self._spawn(index)
             if index == self._restarting:
                 self._restarting = None
+
+    def _check_heartbeats(self) -> None:
+        now = time.monotonic()
+        for index, worker in self.workers.items():
+            if now - worker.beat > self.timeout and not self.stopping:
+                log.error(
+                    "worker %d (pid %d) silent for %.0f s (a handler blocking its event loop?): killed",
+                    index,
+                    worker.pid,
+                    now - worker.beat,
+                )
+                worker.beat = now  # once; SIGCHLD brings its replacement
+                _kill(worker.pid, signal.SIGKILL)
 
     def _roll(self) -> None:
         """SIGHUP: stop the next worker once the last one replaced has had time to start."""
@@ -243,6 +264,9 @@ class Supervisor:
             _kill(worker.pid, signal.SIGKILL)
             return
         for message in messages:
+            if not message:  # a heartbeat
+                worker.beat = time.monotonic()
+                continue
             framed = frame(message)
             for other_index, other in self.workers.items():
                 if other_index != index:

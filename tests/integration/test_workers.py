@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import signal
 import threading
 import time
@@ -272,3 +273,49 @@ def test_the_official_clients_polling_requests_were_handed_over() -> None:
         process.stop()
     handed = [int(n) for n in re.findall(r"handed (\d+) connection", process.output())]
     assert len(handed) == 2 and sum(handed) > 0, process.output()[-2000:]
+
+
+def test_a_worker_whose_loop_is_blocked_is_replaced() -> None:
+    process = start_workers({"WORKER_TIMEOUT": "2"})
+    made: list[Client] = []
+    try:
+        a, b, made = one_on_each_worker(process, ["websocket"])
+        gone = threading.Event()
+        b.sio.on("disconnect", lambda *reason: gone.set())
+        b.sio.emit("block_the_loop", 60)
+        process.wait_output(f"(pid {b.pid}) silent for", timeout=10)
+        assert gone.wait(10)
+        assert a.sio.call("echo", "unaffected", timeout=5) == "unaffected"
+        deadline = time.monotonic() + 10
+        while len(pids := worker_pids(process, 20)) < 2 or str(b.pid) in pids:
+            assert time.monotonic() < deadline, pids
+    finally:
+        for client in made:
+            if client.sio.connected:
+                client.sio.disconnect()
+        process.stop()
+
+
+def test_the_workers_of_two_machines_form_one_cluster_through_redis(redis_url: str) -> None:
+    """Two supervisors of workers=2 (two machines) on one Redis channel; their heartbeats
+    still reach the supervisors (the bus carries nothing else), so no worker is replaced."""
+    env = {"QUEUE_URL": redis_url, "CHANNEL": "surge-workers-" + secrets.token_hex(4), "WORKER_TIMEOUT": "2"}
+    first, second = start_workers(env), start_workers(env)
+    made: list[Client] = []
+    try:
+        made = [Client(first, ["polling"]), Client(second, ["websocket"])]
+        for client in made:
+            assert client.sio.call("join", "everywhere", timeout=5) == client.sid
+        time.sleep(3)  # longer than WORKER_TIMEOUT
+        made[0].sio.emit("to_room", ("everywhere", "across machines"))
+        deadline = time.monotonic() + 5
+        while not all(("room_message", "across machines") in c.got for c in made):
+            assert time.monotonic() < deadline, [c.got for c in made]
+            time.sleep(0.02)
+        assert sorted(made[1].sio.call("list_room", "everywhere", timeout=5)) == sorted(c.sid for c in made)
+        assert "silent for" not in first.output() + second.output()
+    finally:
+        for client in made:
+            client.sio.disconnect()
+        first.stop()
+        second.stop()

@@ -3,8 +3,10 @@
 Each worker has a stream socket to its supervisor (surge.supervisor), which
 copies every frame a worker writes to all the other workers; a frame is the
 4-byte big-endian length of a message and the message (surge.queue.messages'
-JSON, as on Redis).  :class:`WorkerBus` is a worker's end, with the interface
-of the other transports (surge.queue.backends.PubSub).
+JSON, as on Redis).  An empty frame, every ``HEARTBEAT`` seconds, is the worker's
+heartbeat: the supervisor keeps it, and kills a worker whose loop has been silent
+too long (a handler blocking it).  :class:`WorkerBus` is a worker's end, with the
+interface of the other transports (surge.queue.backends.PubSub).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ log = logging.getLogger("surge.queue")
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024  # a message larger than this is refused (a broken peer, not an emit)
+HEARTBEAT = 1.0
 
 
 def frame(message: bytes) -> bytes:
@@ -58,7 +61,8 @@ class WorkerBus:
 
     async def _run(self) -> None:
         reader, self._writer = await asyncio.open_unix_connection(sock=self.sock, limit=MAX_FRAME)
-        self._tasks.append(asyncio.get_running_loop().create_task(self._publish()))
+        loop = asyncio.get_running_loop()
+        self._tasks += [loop.create_task(self._publish()), loop.create_task(self._beat())]
         buffer = bytearray()
         while data := await reader.read(256 * 1024):
             buffer += data
@@ -76,6 +80,13 @@ class WorkerBus:
                 writer.write(frame(self.outbox.pending[0][1]))
                 self.outbox.sent()
             await writer.drain()
+
+    async def _beat(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        while True:
+            writer.write(frame(b""))
+            await asyncio.sleep(HEARTBEAT)
 
     def publish(self, data: bytes) -> None:
         self.outbox.put(data)
