@@ -51,7 +51,9 @@ class ServerProcess:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.output()}")
+                output = self.output()
+                self._log.close()
+                raise RuntimeError(f"server exited: {output}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import APPS, ServerProcess, run_node, self_signed_certificate
 
@@ -36,3 +39,22 @@ def test_certfile_and_keyfile_serve_wss(tmp_path: Path) -> None:
         assert "on https://127.0.0.1" in server.output()
     finally:
         server.stop()
+
+
+def test_workers_auto_serves_from_one_worker_per_core(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER.replace("sys.argv[1:]", repr([f"{APPS / 'workers_app.py'}:app", "--workers", "auto"])))
+    server = ServerProcess(script)
+    try:
+        server.wait_output(f"with {os.cpu_count()} workers")
+        for polling in (["polling"], ["websocket"]):
+            assert run_node("echo", server.url, 4, polling)["results"] == [True] * 12
+    finally:
+        server.stop()
+
+
+def test_a_bad_workers_value_is_refused_at_once(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER.replace("sys.argv[1:]", repr([f"{APPS / 'echo_app.py'}:app", "--workers", "many"])))
+    with pytest.raises(RuntimeError, match="a number of processes"):
+        ServerProcess(script)
