@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -319,3 +320,18 @@ def test_the_workers_of_two_machines_form_one_cluster_through_redis(redis_url: s
             client.sio.disconnect()
         first.stop()
         second.stop()
+
+
+def test_a_handed_over_request_meets_the_same_limits(server: ServerProcess) -> None:
+    """A polling POST announcing more than max_http_buffer_size gets the owner's 413, handed over or not."""
+    base = "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(fresh(server, "GET", base)[1][1:])["sid"]
+    assert fresh(server, "POST", f"{base}&sid={sid}", b"40")[0] == 200
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(
+                f"POST {base}&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                "Content-Length: 2000000\r\n\r\n".encode()
+            )
+            assert sock.recv(4096).startswith(b"HTTP/1.1 413 ")
+    assert fresh(server, "GET", f"{base}&sid={sid}")[0] == 200  # the session is unharmed
