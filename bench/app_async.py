@@ -16,6 +16,7 @@ from surge import SocketIO, emit, join_room
 app = Flask(__name__)
 socketio = SocketIO(
     app,
+    ping_interval=float(os.environ.get("PING_INTERVAL", "25")),  # bench/idle.py: heartbeats every second
     message_queue=os.environ.get("REDIS_URL"),
     redis_streams=os.environ.get("REDIS_STREAMS") == "1",
     channel=os.environ.get("CHANNEL", "flask-socketio"),

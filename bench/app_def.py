@@ -17,7 +17,10 @@ from surge import SocketIO, emit, join_room
 
 app = Flask(__name__)
 socketio = SocketIO(
-    app, connection_state_recovery=os.environ.get("RECOVERY") == "1", metrics=os.environ.get("METRICS") == "1"
+    app,
+    ping_interval=float(os.environ.get("PING_INTERVAL", "25")),  # bench/idle.py: heartbeats every second
+    connection_state_recovery=os.environ.get("RECOVERY") == "1",
+    metrics=os.environ.get("METRICS") == "1",
 )
 if os.environ.get("BENCH_LOG") != "1":  # bench/scaling.py reads the workers' hand-off counts
     logging.getLogger("surge").setLevel(logging.ERROR)

@@ -5,7 +5,11 @@
 const path = require('path');
 const { Server } = require(process.env.SOCKET_IO || path.join(__dirname, '..', '..', 'shared', 'bench', 'node_modules', 'socket.io'));
 
-const io = new Server(require('http').createServer().listen(Number(process.env.PORT || 5000), '127.0.0.1'), { serveClient: false });
+const pingInterval = Number(process.env.PING_INTERVAL || 25) * 1000; // bench/idle.py: heartbeats every second
+const io = new Server(require('http').createServer().listen(Number(process.env.PORT || 5000), '127.0.0.1'), {
+  serveClient: false,
+  pingInterval,
+});
 io.on('connection', (socket) => {
   socket.on('echo', (...args) => {
     const ack = args.pop();

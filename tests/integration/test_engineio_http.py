@@ -250,3 +250,24 @@ def test_official_client_that_stops_answering_is_dropped(server: ServerProcess, 
             break
         time.sleep(0.05)
     assert reasons == ["ping timeout"]
+
+
+def test_a_ping_every_ping_interval_even_when_it_is_shorter_than_ping_timeout() -> None:
+    """As the protocol says (and Node's engine.io does): a PING every pingInterval once the PONG came;
+    the client gives up after pingInterval + pingTimeout without one."""
+    server = ServerProcess(APPS / "echo_app.py", {"PING_INTERVAL": "0.5", "PING_TIMEOUT": "20"})
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
+            assert '"pingInterval":500' in str(ws.recv(timeout=5))
+            pings, started = 0, time.monotonic()
+            while time.monotonic() - started < 3.2:
+                try:
+                    message = ws.recv(timeout=0.5)
+                except TimeoutError:
+                    continue
+                if message == "2":
+                    pings += 1
+                    ws.send("3")
+            assert pings >= 5  # one each 0.5 s (with a 20 s timeout, not one each 20 s)
+    finally:
+        server.stop()

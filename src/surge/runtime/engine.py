@@ -181,6 +181,13 @@ class EngineConnection:
         except RemoteProtocolError as exc:
             self.server.protocol_violation(self, exc)
         self.pump()
+        # A PONG moves the next deadline to the next PING, which may come before the pong
+        # deadline the timer waits for (a ping_interval shorter than ping_timeout).
+        deadline = self.session.next_deadline()
+        timer = self.timer
+        if deadline is not None and timer is not None and deadline < timer.when():
+            timer.cancel()
+            self.timer = self.server.loop.call_at(deadline, self.on_timer)
 
     def on_timer(self) -> None:
         session = self.session
