@@ -441,9 +441,10 @@ class Dispatcher:
         and not at all once that client is gone; any other runs in a worker with an
         app context.
         """
-        answered = getattr(callback, "answered", None)  # a round trip the metrics time (surge.metrics.TimedAck)
-        if answered is not None:
-            callback = answered()
+        if self.core.metrics is not None:  # a round trip the metrics time (surge.metrics.TimedAck)
+            answered = getattr(callback, "answered", None)
+            if answered is not None:
+                callback = answered()
         if getattr(callback, "runs_on_loop", False):
             callback(*args)
             return

@@ -253,8 +253,8 @@ def test_official_client_that_stops_answering_is_dropped(server: ServerProcess, 
 
 
 def test_a_ping_every_ping_interval_even_when_it_is_shorter_than_ping_timeout() -> None:
-    """As the protocol says (and Node's engine.io does): a PING every pingInterval once the PONG came;
-    the client gives up after pingInterval + pingTimeout without one."""
+    """A PING every pingInterval once the PONG came (the client gives up after pingInterval +
+    pingTimeout without one); tests/differential/test_engineio_node.py compares the pace with Node's."""
     server = ServerProcess(APPS / "echo_app.py", {"PING_INTERVAL": "0.5", "PING_TIMEOUT": "20"})
     try:
         with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:

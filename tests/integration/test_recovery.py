@@ -16,6 +16,14 @@ from tests.conftest import APPS, PEERS, ServerProcess, run_node
 from tests.integration.test_start_ways import FLASK, GUNICORN, PYTHON_RUN
 from tests.proxy import TcpProxy
 
+# What the recovery scenario's client gets, in order: before the drop, what it missed, after.
+RECOVERED = [
+    ["before", "the drop"],
+    ["missed", "to sid"],
+    ["missed", "to room"],
+    ["missed", "to all"],
+    ["now", "after the reconnect"],
+]
 WAYS = {
     "flask run": (FLASK.format(app="recovery_app:app"), {}),
     "gunicorn --threads 50": (GUNICORN.format(args=["--threads", "50"], folder=str(APPS), app="recovery_app:app"), {}),
@@ -40,13 +48,7 @@ def test_recovery_however_the_app_is_started(tmp_path: Path, way: str) -> None:
             result = run_node("recovery", server.url, 4, transports, before=True)
             assert result["recovered"] is True, (transports, result)
             assert result["id"] == result["firstId"]
-            assert [args[:2] for args in result["got"]] == [
-                ["before", "the drop"],
-                ["missed", "to sid"],
-                ["missed", "to room"],
-                ["missed", "to all"],
-                ["now", "after the reconnect"],
-            ], transports
+            assert [args[:2] for args in result["got"]] == RECOVERED, transports
     finally:
         server.stop()
 
@@ -117,13 +119,7 @@ def test_a_client_back_before_the_server_knows_its_connection_died_takes_its_ses
         result = json.loads(out.strip().splitlines()[-1])
         assert result["recovered"] is True, result
         assert result["id"] == result["firstId"]
-        assert [args[:2] for args in result["got"]] == [
-            ["before", "the drop"],
-            ["missed", "to sid"],
-            ["missed", "to room"],
-            ["missed", "to all"],
-            ["now", "after the reconnect"],
-        ]
+        assert [args[:2] for args in result["got"]] == RECOVERED
     finally:
         node.kill()
         proxy.close()

@@ -160,6 +160,8 @@ def test_connect_echo_and_broadcast(row: Row, transports: list[str] | None) -> N
             text = response.read().decode()
         echoes = re.search(r'^surge_events_received_total\{event="echo",namespace="/"\} (\S+)$', text, re.M)
         assert echoes is not None and float(echoes.group(1)) >= 1, text
+        received = re.search(r"^surge_bytes_received_total (\S+)$", text, re.M)
+        assert received is not None and float(received.group(1)) > 0, text  # the engine's traffic counts too
         check_admin_ui(row, transports, context)
 
 
