@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from ssl import SSLContext
 
     from surge.metrics import Metrics
+    from surge.queue.redis_sessions import RedisSessions
+    from surge.queue.redis_streams import RedisStreams
     from surge.supervisor import WorkerSlot
 
 log = logging.getLogger("surge")
@@ -77,6 +79,7 @@ class ServerCore:
         self.flow: FlowControl | None = None
         self.node = secrets.token_hex(8)  # this process on the message queue
         self.queue: backends.PubSub | None = None
+        self.sessions: RedisSessions | None = None  # connection state recovery across processes
         self.activities: dict[str, Activity] = {}  # test clients: Engine.IO sid -> their handlers at work
         self._publisher: backends.Publisher | None = None
         self._stop: asyncio.Event | None = None
@@ -177,7 +180,10 @@ class ServerCore:
         publish: Callable[[bytes], None] | None = self.queue.publish if self.queue else None
         if publish is not None and self.metrics is not None:
             publish = _counted(publish, self.metrics)
-        self.cluster = Cluster(self.sio, self.node, publish, self.dispatcher.run_callback)
+        stream = self._recovery_across_processes(opts, loop)
+        self.cluster = Cluster(self.sio, self.node, publish, self.dispatcher.run_callback, stream is not None)
+        if stream is not None:
+            stream.backfill = self.cluster.backfill
         ping_interval, ping_grace = options_module.ping_interval(opts["ping_interval"])
         self.engine = EngineServer(
             self.sio,
@@ -202,6 +208,33 @@ class ServerCore:
         if admin is not None:
             admin.start(self)
         return self.engine
+
+    def _recovery_across_processes(self, opts: dict[str, Any], loop: asyncio.AbstractEventLoop) -> RedisStreams | None:
+        """With connection state recovery and a Redis stream, sessions and offsets are the cluster's
+        (every event delivered in the stream's order, sessions in Redis): the stream if so."""
+        sio, queue = self.sio, self.queue
+        assert sio is not None
+        if sio.recovery is None or queue is None:
+            return None
+        if not opts["redis_streams"]:
+            log.info(
+                "connection_state_recovery with message_queue: a client recovers only on the process it was on "
+                "(redis_streams=True recovers it on any process)"
+            )
+            return None
+        from surge.queue.redis_sessions import RedisSessions
+        from surge.queue.redis_streams import RedisStreams
+
+        assert isinstance(queue, RedisStreams)
+        queue.on_entry = self._queue_received
+        queue.joined = sio.recovery.joined_stream_at
+        queue.backfill_seconds = sio.recovery.max_disconnection_duration
+        sio.node = self.node
+        sio.store = self.sessions = RedisSessions(
+            opts["message_queue"], opts["channel"], self.node, sio.recovery.max_disconnection_duration
+        )
+        loop.call_soon(self.sessions.start)
+        return queue
 
     def serve(
         self,
@@ -250,6 +283,9 @@ class ServerCore:
             if self.queue is not None:
                 loop.run_until_complete(self.queue.close())
                 self.queue = None
+            if self.sessions is not None:
+                loop.run_until_complete(self.sessions.close())
+                self.sessions = None
             loop.close()
             self.loop = None
             self.sio = None
@@ -457,11 +493,11 @@ class ServerCore:
         thread.start()
         return thread
 
-    def _queue_received(self, raw: bytes) -> None:
+    def _queue_received(self, raw: bytes, seq: int | None = None) -> None:
         if self.metrics is not None:
             self.metrics.from_queue += 1
         if self.cluster is not None:
-            self.cluster.received(raw)
+            self.cluster.received(raw, seq)
 
     # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
 

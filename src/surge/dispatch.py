@@ -279,7 +279,9 @@ class Dispatcher:
         """
         job: Job = (socket, info, fn, is_async, args, done)
         state: SocketState | None = socket.state
-        if serial and state is not None and not self.options["async_handlers"]:
+        if state is None:  # recovered from another process's session, its connect handler skipped
+            state = socket.state = SocketState()
+        if serial and not self.options["async_handlers"]:
             if state.busy:
                 if state.queue is None:
                     state.queue = deque()

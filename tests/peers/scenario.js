@@ -272,7 +272,7 @@ const scenarios = {
     const reconnected = new Promise((resolve) => socket.once('connect', resolve));
     if (opts.cutByTest) {
       // The test cuts the connection itself (a proxy that drops it without the server knowing).
-      process.stdout.write(JSON.stringify({ ready: true }) + '\n');
+      process.stdout.write(JSON.stringify({ ready: true, id: socket.id }) + '\n');
     } else {
       socket.io.engine.close();
     }

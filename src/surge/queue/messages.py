@@ -18,6 +18,8 @@ of the kinds below is refused with :class:`~surge.protocol.errors.RemoteProtocol
     fetch              id, to, [details]             which clients are in ``to``? every process answers
     fetched            target, id, sockets           [{"sid": ..., "rooms": [...]}, ...]; with details true,
                                                      each also has "details", as the Admin UI shows a socket
+    takeover           target, id                    process ``target``'s socket of the recovery session
+                                                     ``id`` (a pid) came back elsewhere: it is stale
 
 ``packet`` is a Socket.IO packet as encoded once by the emitting process (for
 ``callback``, an ACK packet), so receivers forward it without re-encoding;
@@ -53,6 +55,7 @@ class Kind(StrEnum):
     DISCONNECT_SOCKETS = "disconnect_sockets"
     FETCH = "fetch"
     FETCHED = "fetched"
+    TAKEOVER = "takeover"
 
 
 KINDS = frozenset(Kind)
@@ -68,6 +71,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     Kind.DISCONNECT_SOCKETS: ("to",),
     Kind.FETCH: ("id", "to", "details"),
     Kind.FETCHED: ("target", "id", "sockets"),
+    Kind.TAKEOVER: ("target", "id"),
 }
 _OPTIONAL: dict[str, set[str]] = {Kind.EMIT: {"id", "skip", "bin"}, Kind.CALLBACK: {"bin"}, Kind.FETCH: {"details"}}
 

@@ -5,6 +5,12 @@ message queue is configured (``publish`` is not None), tells the other
 processes through :mod:`surge.queue.messages`.  Without a queue it is the same
 operations on one process, so the front has one code path.  Runs on the loop
 thread.
+
+With ``ordered`` (connection state recovery over a Redis stream) an emit is not
+delivered by the process that makes it but, like everyone else's, when it comes
+back from the stream: every process then delivers and logs every event in the
+stream's order, under the stream's id, so a client's offset means the same
+event on any process it reconnects to.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.queue import foreign, messages
 from surge.queue.messages import Kind, QueueMessage
 from surge.server.core import AckCallback, SioServer, SioSocket
+from surge.server.recovery import Shared
 
 log = logging.getLogger("surge.queue")
 log_server = logging.getLogger("surge.server")
@@ -38,10 +45,15 @@ def target_tuple(to: str | Iterable[str] | None) -> tuple[str, ...] | None:
 class Cluster:
     """Routes emits, room changes and queries to the clients of every process."""
 
-    def __init__(self, sio: SioServer, node: str, publish: Publish | None, run_callback: RunCallback) -> None:
+    def __init__(
+        self, sio: SioServer, node: str, publish: Publish | None, run_callback: RunCallback, ordered: bool = False
+    ) -> None:
         self.sio = sio
         self.node = node
         self.publish = publish
+        self.ordered = ordered and publish is not None
+        if self.ordered:
+            sio.on_takeover = self._announce_takeover
         self.run_callback = run_callback
         self.remote_acks: dict[str, AckCallback] = {}  # ack_id -> callback, for clients of other processes
         self.fetches: dict[str, Callable[[list[SocketInfo]], None]] = {}
@@ -66,7 +78,10 @@ class Cluster:
         sio = self.sio
         if sio.trace:
             log_server.info("emitting event %r %r to %s [%s]", event, args, to or "all", namespace)
-        if self.publish is None or (isinstance(to, str) and to in sio.sockets):
+        # A local client's emit goes straight to it, unless ordered asks for a place in the stream
+        # (an emit that asks an ack is not recoverable: it needs none).
+        local = isinstance(to, str) and to in sio.sockets and (callback is not None or not self.ordered)
+        if self.publish is None or local:
             sio.emit(event, args, namespace, to, skip, callback)
             return
         message = sio.encode_event(namespace, [event, *args])
@@ -82,7 +97,8 @@ class Cluster:
                 )
             )
             return
-        sio.deliver(message, namespace, to, skip)
+        if not self.ordered:
+            sio.deliver(message, namespace, to, skip)
         self._send(
             QueueMessage(
                 Kind.EMIT, self.node, namespace, message.text, tuple(message.attachments), target_tuple(to), tuple(skip)
@@ -152,8 +168,25 @@ class Cluster:
 
     # -- from the queue ---------------------------------------------------------------------------
 
-    def received(self, raw: bytes) -> None:
-        """A message from another process."""
+    def backfill(self, entries: list[tuple[bytes, int, float]], since: int) -> None:
+        """The stream's events from before this process read it (ordered): into the recovery log only."""
+        recovery = self.sio.recovery
+        assert recovery is not None
+        events = []
+        for raw, seq, age in entries:
+            try:
+                message = messages.decode(raw)
+            except RemoteProtocolError:
+                continue
+            if message.kind == Kind.EMIT and not message.id and message.packet.endswith("]"):
+                events.append((message.packet, message.attachments, message.ns, message.to, message.skip, seq, age))
+        recovery.backfill(events, since)
+
+    def _announce_takeover(self, shared: Shared) -> None:
+        self._send(QueueMessage(Kind.TAKEOVER, self.node, shared.namespace, id=shared.pid, target=shared.node))
+
+    def received(self, raw: bytes, seq: int | None = None) -> None:
+        """A message from another process (or, from a stream, ``seq``: its place there)."""
         try:
             data = messages.parse(raw)
             targets = messages.emit_targets(data)
@@ -163,9 +196,17 @@ class Cluster:
         except RemoteProtocolError as exc:
             log.warning("ignoring a message on the queue channel: %s", exc)
             return
-        if message is None or message.node == self.node:
+        if message is None:
             return
         kind = message.kind
+        if seq is not None and kind == Kind.EMIT and not message.id:
+            # Ordered: every process delivers every event, its own too, at its place in the stream.
+            self.sio.deliver(
+                Outgoing(message.packet, list(message.attachments)), message.ns, message.to, message.skip, seq
+            )
+            return
+        if message.node == self.node:
+            return
         if kind == Kind.EMIT:
             self._received_emit(message)
         elif kind == Kind.CALLBACK:
@@ -184,6 +225,9 @@ class Cluster:
             collect = self.fetches.get(message.id) if message.target == self.node else None
             if collect is not None:
                 collect(list(message.sockets))
+        elif kind == Kind.TAKEOVER:
+            if message.target == self.node and self.sio.recovery is not None:
+                self.sio.taken_over(message.id)
         elif kind in (Kind.SOCKETS_JOIN, Kind.SOCKETS_LEAVE, Kind.DISCONNECT_SOCKETS):
             self._apply_to_sockets(kind, message.ns, message.to, message.room)
         else:

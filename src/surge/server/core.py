@@ -21,7 +21,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.server.recovery import Recovery, Restored
+from surge.server.recovery import Recovery, Restored, SessionStore, Shared
 from surge.server.rooms import Rooms
 
 if TYPE_CHECKING:
@@ -129,12 +129,13 @@ class SioSocket:
 class SioClient:
     """The Socket.IO side of one Engine.IO connection."""
 
-    __slots__ = ("conn", "decoder", "sockets")
+    __slots__ = ("claiming", "conn", "decoder", "sockets")
 
     def __init__(self, conn: EngineConnection, max_attachments: int, loads: Callable[[str], Any]) -> None:
         self.conn = conn
         self.decoder = SioDecoder(max_attachments, loads)
         self.sockets: dict[str, SioSocket] = {}
+        self.claiming: tuple[str, ...] = ()  # namespaces whose CONNECT waits for the session store
 
     @property
     def version(self) -> int:
@@ -159,6 +160,10 @@ class SioServer:
         self.handlers = handlers
         self.recovery = recovery
         self.live_pids: dict[str, SioSocket] = {}  # pid -> connected socket (connection state recovery)
+        # Recovery across the processes of a cluster: the sessions' store, and this process's name in it.
+        self.store: SessionStore | None = None
+        self.node = ""
+        self.on_takeover: Callable[[Shared], None] | None = None  # tell its process (the cluster does)
         self.max_attachments = max_attachments
         self.always_connect = always_connect
         self.dumps = dumps
@@ -208,7 +213,7 @@ class SioServer:
             if socket is not None and callback is not None:
                 self.handlers.handle_ack(socket, callback, packet.data)
         elif ptype is SioType.CONNECT:
-            if packet.namespace in client.sockets:
+            if packet.namespace in client.sockets or packet.namespace in client.claiming:
                 return
             if client.version == 3 and packet.query:
                 conn.environ = dict(conn.environ, QUERY_STRING=packet.query)
@@ -245,7 +250,34 @@ class SioServer:
         recovery = self.recovery
         restored = None
         if recovery is not None and client.version == 4 and isinstance(auth, dict) and isinstance(auth.get("pid"), str):
-            restored = self._recover(client, auth["pid"], auth.get("offset"), namespace)
+            pid, offset = auth["pid"], auth.get("offset")
+            if self.store is not None:
+                client.claiming += (namespace,)  # a second CONNECT meanwhile is ignored, as when connected
+                self.store.claim(pid, lambda shared: self._claimed(client, namespace, auth, pid, offset, shared))
+                return
+            restored = self._recover(client, pid, offset, namespace)
+        self._open(client, namespace, auth, restored)
+
+    def _claimed(
+        self, client: SioClient, namespace: str, auth: Any, pid: str, offset: Any, shared: Shared | None
+    ) -> None:
+        """The store answered a reconnecting client's claim: its session, if it can be recovered."""
+        client.claiming = tuple(n for n in client.claiming if n != namespace)
+        if client.conn.closed:
+            return  # its connection went away meanwhile
+        assert self.recovery is not None
+        restored = None
+        if shared is not None and shared.namespace == namespace:
+            if shared.node == self.node:
+                restored = self._recover(client, pid, offset, namespace)  # its own record says more
+            elif not shared.lost and self.on_takeover is not None:
+                self.on_takeover(shared)  # its socket there is not known to be dead yet
+            if restored is None:
+                restored = self.recovery.restore_shared(shared, offset)
+        self._open(client, namespace, auth, restored)
+
+    def _open(self, client: SioClient, namespace: str, auth: Any, restored: Restored | None) -> None:
+        recovery = self.recovery
         socket = SioSocket(restored.session.sid if restored else secrets.token_urlsafe(15), namespace, client)
         client.sockets[namespace] = socket
         self.sockets[socket.sid] = socket
@@ -265,6 +297,12 @@ class SioServer:
         if self.always_connect:
             self._send_connected(socket)
         self.handlers.handle_connect(socket, auth)
+
+    def _save(self, socket: SioSocket) -> None:
+        """Tell the store the session as it is now (it connected, or its rooms changed)."""
+        assert self.store is not None and socket.pid is not None
+        rooms = self.namespaces[socket.namespace].rooms_of(socket)
+        self.store.saved(Shared(socket.pid, self.node, socket.sid, socket.namespace, rooms, socket.connect_seq))
 
     def _recover(self, client: SioClient, pid: str, offset: Any, namespace: str) -> Restored | None:
         """The session a reconnecting client names, if it can be recovered.
@@ -310,6 +348,8 @@ class SioServer:
             data = {"sid": socket.sid} if socket.pid is None else {"sid": socket.sid, "pid": socket.pid}
         reply = self._outgoing(SioPacket(SioType.CONNECT, socket.namespace, data))
         socket.connected = True
+        if self.store is not None and socket.pid is not None:
+            self._save(socket)
         pending, socket.pending = socket.pending, []
         missed, socket.missed = socket.missed, ()
         # As Node's socket.io: the missed events come first; the client hands them over before "connect".
@@ -365,11 +405,26 @@ class SioServer:
                 socket.connect_seq,
                 socket.sent_seq,
             )
+        if self.store is not None and socket.pid is not None and was_connected:
+            if lost:
+                self.store.lost(socket.pid)
+            else:
+                self.store.ended(socket.pid)
         self._forget(socket)
         if was_connected:
             if observer is not None:
                 observer.disconnected(socket, reason, rooms)
             self.handlers.handle_disconnect(socket, reason)
+
+    def taken_over(self, pid: str) -> None:
+        """Another process recovered the session of ``pid``: this one's socket of it is stale."""
+        assert self.recovery is not None
+        self.recovery.sessions.pop(pid, None)
+        socket = self.live_pids.get(pid)
+        if socket is not None:
+            self._remove(socket, Reason.TRANSPORT_CLOSE)
+            if not socket.client.sockets:
+                socket.client.conn.close(Reason.TRANSPORT_CLOSE)
 
     def _forget(self, socket: SioSocket) -> None:
         socket.connected = False
@@ -398,23 +453,32 @@ class SioServer:
     def _join(self, socket: SioSocket, room: str, rooms: Rooms[SioSocket]) -> None:
         new = room not in socket.rooms
         rooms.join(socket, room)
-        if new and self.observer is not None and socket.connected:
-            self.observer.joined(socket, room)
+        if new and socket.connected:
+            self._rooms_changed(socket)
+            if self.observer is not None:
+                self.observer.joined(socket, room)
+
+    def _rooms_changed(self, socket: SioSocket) -> None:
+        if self.store is not None and socket.pid is not None:
+            self._save(socket)
 
     def leave_room(self, sid: str, room: str, namespace: str) -> None:
         socket = self.sockets.get(sid)
         if socket is not None and socket.namespace == namespace:
             was_in = room in socket.rooms
             self.namespaces[namespace].leave(socket, room)
-            if was_in and self.observer is not None and socket.connected:
-                self.observer.left(socket, room)
+            if was_in and socket.connected:
+                self._rooms_changed(socket)
+                if self.observer is not None:
+                    self.observer.left(socket, room)
 
     def close_room(self, room: str, namespace: str) -> None:
         rooms = self.namespaces.get(namespace)
         if rooms is not None:
             members = rooms.close(room)
-            if self.observer is not None:
-                for socket in members:
+            for socket in members:
+                self._rooms_changed(socket)
+                if self.observer is not None:
                     self.observer.left(socket, room)
 
     def rooms(self, sid: str, namespace: str) -> list[str]:
@@ -453,26 +517,37 @@ class SioServer:
         return self._outgoing(SioPacket(SioType.EVENT, namespace, data))
 
     def deliver(
-        self, message: Outgoing, namespace: str, to: str | Iterable[str] | None = None, skip_sids: Iterable[str] = ()
+        self,
+        message: Outgoing,
+        namespace: str,
+        to: str | Iterable[str] | None = None,
+        skip_sids: Iterable[str] = (),
+        seq: int | None = None,
     ) -> None:
-        """Send an encoded message to this process's clients in ``to`` (None: the whole namespace)."""
+        """Send an encoded message to this process's clients in ``to`` (None: the whole namespace);
+        ``seq``: its place in the cluster's stream (connection state recovery across processes)."""
         if self.observe_events:
             skip_sids = tuple(skip_sids)
             self.observer.sent(namespace, to, skip_sids, message)  # type: ignore[union-attr]
         if self.recovery is not None and message.text.endswith("]"):  # an event: its arguments end it
-            self._deliver_recoverable(message, namespace, to, skip_sids)
+            self._deliver_recoverable(message, namespace, to, skip_sids, seq)
             return
         for socket in self.targets(namespace, to, skip_sids):
             socket.send(message)
 
     def _deliver_recoverable(
-        self, message: Outgoing, namespace: str, to: str | Iterable[str] | None, skip_sids: Iterable[str]
+        self,
+        message: Outgoing,
+        namespace: str,
+        to: str | Iterable[str] | None,
+        skip_sids: Iterable[str],
+        seq: int | None,
     ) -> None:
         """Log the event, then send it with its offset (protocol v4 clients, which cannot recover: without)."""
         assert self.recovery is not None
         skip = tuple(skip_sids)
         targets = None if to is None else ((to,) if isinstance(to, str) else tuple(to))
-        seq, text = self.recovery.record(message.text, message.attachments, namespace, targets, skip)
+        seq, text = self.recovery.record(message.text, message.attachments, namespace, targets, skip, seq)
         marked = Outgoing(text, message.attachments)
         for socket in self.targets(namespace, to, skip):
             if socket.pid is None:
