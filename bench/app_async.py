@@ -20,6 +20,7 @@ socketio = SocketIO(
     message_queue=os.environ.get("REDIS_URL"),
     redis_streams=os.environ.get("REDIS_STREAMS") == "1",
     channel=os.environ.get("CHANNEL", "flask-socketio"),
+    connection_state_recovery=os.environ.get("RECOVERY") == "1",  # with REDIS_STREAMS: across processes
     metrics=os.environ.get("METRICS") == "1",
 )
 logging.getLogger("surge").setLevel(logging.ERROR)
