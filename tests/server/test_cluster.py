@@ -9,6 +9,7 @@ from surge.protocol.sio import SioPacket, SioType
 from surge.queue import messages
 from surge.queue.messages import Kind, QueueMessage
 from surge.server.cluster import Cluster
+from surge.server.recovery import Recovery, Shared
 from tests.server.pair import client_packet, connected, make_server
 
 
@@ -73,3 +74,40 @@ def test_our_own_messages_and_garbage_are_ignored() -> None:
     cluster.received(messages.encode(QueueMessage(Kind.EMIT, "node-a", "/", text, (), None, ())))
     cluster.received(b"\x80\x04garbage")
     assert not conn.take()
+
+
+def ordered_cluster() -> tuple[Cluster, Any, list[bytes]]:
+    """Connection state recovery over a stream: emits are delivered when they come back from it."""
+    server, _ = make_server(recovery=Recovery(lambda: 0.0))
+    raw: list[bytes] = []
+    cluster = Cluster(server, "node-a", raw.append, lambda callback, args: callback(*args), ordered=True)
+    return cluster, server, raw
+
+
+def test_ordered_every_emit_waits_for_the_stream_and_carries_the_streams_place() -> None:
+    cluster, server, raw = ordered_cluster()
+    conn, socket = connected(server, "e1")
+    cluster.emit("private", ("hi",), "/", socket.sid, (), None)  # a local sid too
+    cluster.emit("news", (1,), "/", None, (), None)
+    assert conn.take() == []
+    cluster.received(raw[0], 5 << 24)  # our own messages, as the stream hands them back
+    cluster.received(raw[1], 6 << 24 | 1)
+    assert [p.data for p in conn.take()] == [["private", "hi", f"{5 << 24:x}"], ["news", 1, f"{6 << 24 | 1:x}"]]
+
+
+def test_ordered_an_emit_asking_an_ack_of_a_local_client_goes_straight_to_it() -> None:
+    cluster, server, raw = ordered_cluster()
+    conn, socket = connected(server, "e1")
+    cluster.emit("asked", (), "/", socket.sid, (), lambda *args: None)
+    assert [p.data for p in conn.take()] == [["asked"]] and raw == []
+
+
+def test_ordered_a_takeover_names_the_process_whose_socket_is_stale() -> None:
+    cluster, server, raw = ordered_cluster()
+    assert server.on_takeover is not None
+    server.on_takeover(Shared("pid-1", "node-b", "sid-1", "/", ["sid-1"], 0))
+    message = messages.decode(raw[0])
+    assert (message.kind, message.target, message.id) == (Kind.TAKEOVER, "node-b", "pid-1")
+    conn, socket = connected(server, "e1")
+    cluster.received(messages.encode(QueueMessage(Kind.TAKEOVER, "node-b", "/", id=str(socket.pid), target="node-a")))
+    assert conn.closed is not None and server.sockets == {}
