@@ -79,6 +79,16 @@ class Cluster:
         for server in (self.a, self.b):
             server.deliver(server.encode_event("/", [event, arg]), "/", to, tuple(skip), self.seq)
 
+    def lost_in_room(self) -> tuple[str, str, str]:
+        """A client of ``a`` in room r1 that got one event, then lost its connection: sid, pid, offset."""
+        conn = self.connect(self.a, "e1")
+        sid, pid = sid_of(conn), pid_of(conn)
+        self.a.enter_room(sid, "r1", "/")
+        self.emit("seen", 1, to=sid)
+        offset = str(conn.take()[-1].data[-1])
+        self.a.engine_closed(conn, Reason.TRANSPORT_CLOSE)  # type: ignore[arg-type]
+        return sid, pid, offset
+
     def connect(self, server: SioServer, eio_sid: str, auth: Any = None) -> Conn:
         conn = Conn(eio_sid)
         server.engine_connected(conn)  # type: ignore[arg-type]
@@ -97,12 +107,7 @@ def pid_of(conn: Conn) -> str:
 
 def test_a_client_lost_on_one_process_recovers_on_the_other() -> None:
     c = Cluster()
-    conn = c.connect(c.a, "e1")
-    sid, pid = sid_of(conn), pid_of(conn)
-    c.a.enter_room(sid, "r1", "/")
-    c.emit("seen", 1, to=sid)
-    offset = conn.take()[-1].data[-1]
-    c.a.engine_closed(conn, Reason.TRANSPORT_CLOSE)  # type: ignore[arg-type]
+    sid, pid, offset = c.lost_in_room()
     assert c.store.sessions[pid].lost and c.store.sessions[pid].rooms == [sid, "r1"]
     c.emit("missed", "to sid", to=sid)
     c.emit("missed", "to room", to="r1")
@@ -200,12 +205,7 @@ def test_a_session_the_store_no_longer_has_is_not_recovered() -> None:
 
 def test_a_process_started_later_recovers_from_the_streams_past_it_read_at_its_start() -> None:
     c = Cluster()
-    conn = c.connect(c.a, "e1")
-    sid, pid = sid_of(conn), pid_of(conn)
-    c.a.enter_room(sid, "r1", "/")
-    c.emit("seen", 1, to=sid)
-    offset = conn.take()[-1].data[-1]
-    c.a.engine_closed(conn, Reason.TRANSPORT_CLOSE)  # type: ignore[arg-type]
+    sid, pid, offset = c.lost_in_room()
     c.emit("missed", "to room", to="r1")
     c.emit("missed", "other room", to="r2")
     missed_at = c.seq
