@@ -209,13 +209,27 @@ class ServerCore:
             admin.start(self)
         return self.engine
 
-    def _recovery_across_processes(self, opts: dict[str, Any], loop: asyncio.AbstractEventLoop) -> RedisStreams | None:
-        """With connection state recovery and a Redis stream, sessions and offsets are the cluster's
-        (every event delivered in the stream's order, sessions in Redis): the stream if so."""
+    def _recovery_across_processes(
+        self, opts: dict[str, Any], loop: asyncio.AbstractEventLoop
+    ) -> RedisStreams | WorkerBus | None:
+        """With connection state recovery and a Redis stream, or the workers' bus (which the
+        supervisor then numbers), sessions and offsets are the cluster's (every event delivered in
+        one order, the sessions in Redis or the supervisor): that transport if so."""
         sio, queue = self.sio, self.queue
         assert sio is not None
-        if sio.recovery is None or queue is None:
+        recovery = sio.recovery
+        if recovery is None or queue is None:
             return None
+        sio.node = self.node
+        if queue is self.worker_bus:
+            from surge.queue.bus_sessions import BusSessions
+
+            assert self.worker_bus is not None
+            sio.store = BusSessions(self.worker_bus, self.node)
+            bus: WorkerBus = self.worker_bus
+            bus.on_entry = self._queue_received
+            bus.joined = recovery.joined_stream_at
+            return bus
         if not opts["redis_streams"]:
             log.info(
                 "connection_state_recovery with message_queue: a client recovers only on the process it was on "
@@ -227,11 +241,10 @@ class ServerCore:
 
         assert isinstance(queue, RedisStreams)
         queue.on_entry = self._queue_received
-        queue.joined = sio.recovery.joined_stream_at
-        queue.backfill_seconds = sio.recovery.max_disconnection_duration
-        sio.node = self.node
+        queue.joined = recovery.joined_stream_at
+        queue.backfill_seconds = recovery.max_disconnection_duration
         sio.store = self.sessions = RedisSessions(
-            opts["message_queue"], opts["channel"], self.node, sio.recovery.max_disconnection_duration
+            opts["message_queue"], opts["channel"], self.node, recovery.max_disconnection_duration
         )
         loop.call_soon(self.sessions.start)
         return queue

@@ -41,6 +41,7 @@ from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer
 from surge.runtime.wsgi_bridge import EngineMiddleware
+from surge.server.recovery import Recovery
 
 if TYPE_CHECKING:
     import socket
@@ -392,9 +393,15 @@ class SocketIO:
 
     def _supervise(self, app: flask.Flask, host: str, port: int, workers: int, timeout: float) -> None:
         """Fork ``workers`` processes serving one port, and keep them running (surge.supervisor)."""
+        from surge.queue.sequencer import Sequencer
         from surge.supervisor import Supervisor, WorkerSlot, listeners
 
         bound = listeners(host, port, workers)
+        recovery = options_module.recovery(self.server_options["connection_state_recovery"])
+        sequencer = None
+        if recovery is not None and not self.server_options["message_queue"]:  # the supervisor orders the bus
+            defaults = Recovery(time.monotonic, **recovery)
+            sequencer = Sequencer(defaults.max_disconnection_duration, defaults.max_buffer_size, time.monotonic)
 
         def serve(slot: WorkerSlot) -> None:
             self.core.worker = slot
@@ -406,7 +413,7 @@ class SocketIO:
             file=sys.stderr,
             flush=True,
         )
-        Supervisor(bound, serve, timeout).run()
+        Supervisor(bound, serve, timeout, sequencer).run()
 
     def serve(
         self,

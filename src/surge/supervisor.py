@@ -12,11 +12,14 @@ logged); one whose event loop sends no heartbeat for ``timeout`` seconds (a
 handler blocking it, as gunicorn's ``--timeout`` catches), or that leaves more
 than ``MAX_BACKLOG`` bytes of the bus unread, is killed and replaced.  SIGTERM or SIGINT stops the workers gracefully (they
 close their sessions with a disconnect); SIGHUP restarts them one at a time,
-while the others keep the port open, so no connection is refused.
+while the others keep the port open, so no connection is refused.  With a
+``sequencer`` (connection state recovery and no message queue) the bus is
+numbered, and the supervisor keeps the recovery sessions (surge.queue.sequencer).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import selectors
@@ -26,7 +29,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from surge.queue.worker_bus import frame, frames
+from surge.queue.sequencer import Sequencer
+from surge.queue.worker_bus import SESSION, frame, frames
 from surge.runtime import handoff
 
 log = logging.getLogger("surge.supervisor")
@@ -70,7 +74,11 @@ class Supervisor:
     """Forks ``workers`` processes running ``serve(slot)``, one on each of ``listeners``, and keeps them running."""
 
     def __init__(
-        self, listeners: list[socket.socket], serve: Callable[[WorkerSlot], None], timeout: float = 30.0
+        self,
+        listeners: list[socket.socket],
+        serve: Callable[[WorkerSlot], None],
+        timeout: float = 30.0,
+        sequencer: Sequencer | None = None,
     ) -> None:
         workers = len(listeners)
         self.timeout = timeout
@@ -79,6 +87,7 @@ class Supervisor:
         self.count = workers
         self.listeners = listeners
         self.serve = serve
+        self.sequencer = sequencer
         self.workers: dict[int, _Worker] = {}
         self.selector = selectors.DefaultSelector()
         self.stopping = False
@@ -106,6 +115,8 @@ class Supervisor:
                 self._ready(key, events)
             self._handle_signals()
             self._check_heartbeats()
+            if self.sequencer is not None:
+                self.sequencer.sweep()
             if self.stopping and deadline is None:
                 deadline = time.monotonic() + STOP_GRACE
                 for worker in self.workers.values():
@@ -155,6 +166,10 @@ class Supervisor:
         self.selector.register(bus, selectors.EVENT_READ, (index, "bus"))
         self.selector.register(channel, selectors.EVENT_READ, (index, "handoff"))
         log.info("worker %d started (pid %d)", index, worker.pid)
+        if self.sequencer is not None:
+            for message in self.sequencer.past():
+                worker.outbox += frame(message)
+            self._flush(index, worker)
 
     def _forget(self, index: int) -> None:
         worker = self.workers.pop(index)
@@ -175,6 +190,8 @@ class Supervisor:
                 continue
             lived = time.monotonic() - self.workers[index].started
             self._forget(index)
+            if self.sequencer is not None:
+                self.sequencer.worker_gone(index)
             if self.stopping:
                 continue
             if index == self._restarting:
@@ -263,15 +280,35 @@ class Supervisor:
             log.error("worker %d broke the bus (%s): killed", index, exc)
             _kill(worker.pid, signal.SIGKILL)
             return
+        sequencer = self.sequencer
         for message in messages:
             if not message:  # a heartbeat
                 worker.beat = time.monotonic()
                 continue
-            framed = frame(message)
-            for other_index, other in self.workers.items():
-                if other_index != index:
-                    other.outbox += framed
-                    self._flush(other_index, other)
+            if sequencer is None:
+                self._send_others(index, frame(message))
+            elif message[:1] == SESSION:
+                self._session(index, worker, message)
+            else:
+                self._send_others(None, frame(sequencer.number(message)))  # the sender too: one order
+
+    def _send_others(self, sender: int | None, framed: bytes) -> None:
+        for other_index, other in self.workers.items():
+            if other_index != sender:
+                other.outbox += framed
+                self._flush(other_index, other)
+
+    def _session(self, index: int, worker: _Worker, message: bytes) -> None:
+        assert self.sequencer is not None
+        try:
+            op = json.loads(message[1:])
+        except ValueError:
+            log.error("worker %d sent a malformed session message", index)
+            return
+        answer = self.sequencer.session(index, op) if isinstance(op, dict) else None
+        if answer is not None:
+            worker.outbox += frame(answer)
+            self._flush(index, worker)
 
     def _flush(self, index: int, worker: _Worker) -> None:
         if worker.outbox:

@@ -162,11 +162,15 @@ def test_a_client_recovers_on_a_process_started_after_it_was_cut_off(redis_url: 
             server.stop()
 
 
-def test_a_client_of_a_worker_killed_with_sigkill_recovers_on_a_live_worker(redis_url: str) -> None:
-    """workers=2 on Redis Streams: whichever worker it reconnects to (the other, or the one started
-    in the killed one's place) gives it its session back."""
-    channel = "surge-recovery-" + secrets.token_hex(4)
-    server = ServerProcess(APPS / "recovery_app.py", {"QUEUE_URL": redis_url, "CHANNEL": channel, "WORKERS": "2"})
+@pytest.mark.parametrize("queue", ["redis streams", "none"])
+def test_a_client_of_a_worker_killed_with_sigkill_recovers_on_a_live_worker(redis_url: str, queue: str) -> None:
+    """workers=2, on Redis Streams or with no queue (the supervisor then orders the bus and keeps
+    the sessions): whichever worker it reconnects to (the other, or the one started in the killed
+    one's place) gives it its session back."""
+    env = {"WORKERS": "2"}
+    if queue != "none":
+        env.update(QUEUE_URL=redis_url, CHANNEL="surge-recovery-" + secrets.token_hex(4))
+    server = ServerProcess(APPS / "recovery_app.py", env)
     try:
         deadline = time.monotonic() + 10
         while len({server.get_json("/_where/-")["pid"] for _ in range(10)}) < 2:  # both workers serve
