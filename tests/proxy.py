@@ -49,13 +49,13 @@ class TcpProxy:
         self.refusing_until = time.monotonic() + refuse_for
         pairs, self.pairs = self.pairs, []
         for client, upstream in pairs:
-            client.shutdown(socket.SHUT_RDWR)  # the client sees its connection end (and its pump wakes)
+            _shutdown(client, socket.SHUT_RDWR)  # the client sees its connection end (and its pump wakes)
             client.close()
             if silent:
-                upstream.shutdown(socket.SHUT_RD)  # the other pump stops reading; the server sees no FIN
+                _shutdown(upstream, socket.SHUT_RD)  # the other pump stops reading; the server sees no FIN
                 self.silenced.append(upstream)
             else:
-                upstream.shutdown(socket.SHUT_RDWR)
+                _shutdown(upstream, socket.SHUT_RDWR)
                 upstream.close()
 
     def close(self) -> None:
@@ -65,3 +65,10 @@ class TcpProxy:
             upstream.close()
         for upstream in self.silenced:
             upstream.close()
+
+
+def _shutdown(sock: socket.socket, how: int) -> None:
+    try:
+        sock.shutdown(how)
+    except OSError:  # the other end closed it already
+        pass

@@ -105,6 +105,21 @@ def test_a_client_of_a_process_killed_with_sigkill_recovers_on_another(redis_url
         assert [args[:2] for args in result["got"]] == RECOVERED
 
 
+def test_a_client_of_a_process_that_stops_recovers_on_another(redis_url: str) -> None:
+    """A process stopped (SIGTERM: a deploy) keeps its clients' sessions, as Node's socket.io."""
+    with two_processes(redis_url) as (first, second, proxy):
+
+        def cut(sid: str) -> None:
+            proxy.target_port = second.port
+            assert first.stop() == 0
+            proxy.drop()  # the proxy's side of the closed connection too
+            get(second, f"/_push/{sid}")
+
+        result = moved_client(f"http://127.0.0.1:{proxy.port}", ["websocket"], cut, delay=60_000)
+        assert result["recovered"] is True, result
+        assert [args[:2] for args in result["got"]] == RECOVERED
+
+
 def test_the_take_over_drops_the_stale_socket_on_the_first_process(redis_url: str) -> None:
     with two_processes(redis_url) as (first, second, proxy):
         seen: dict[str, Any] = {}
@@ -162,8 +177,12 @@ def test_a_client_recovers_on_a_process_started_after_it_was_cut_off(redis_url: 
             server.stop()
 
 
-@pytest.mark.parametrize("queue", ["redis streams", "none"])
-def test_a_client_of_a_worker_killed_with_sigkill_recovers_on_a_live_worker(redis_url: str, queue: str) -> None:
+@pytest.mark.parametrize(
+    ("queue", "stop"), [("redis streams", signal.SIGKILL), ("none", signal.SIGKILL), ("none", signal.SIGTERM)]
+)
+def test_a_client_of_a_worker_killed_or_stopped_recovers_on_a_live_worker(
+    redis_url: str, queue: str, stop: int
+) -> None:
     """workers=2, on Redis Streams or with no queue (the supervisor then orders the bus and keeps
     the sessions): whichever worker it reconnects to (the other, or the one started in the killed
     one's place) gives it its session back."""
@@ -181,8 +200,8 @@ def test_a_client_of_a_worker_killed_with_sigkill_recovers_on_a_live_worker(redi
             deadline = time.monotonic() + 10
             while not (found := server.get_json(f"/_where/{sid}"))["here"]:  # a connection each time
                 assert time.monotonic() < deadline, "no worker has the client"
-            os.kill(found["pid"], signal.SIGKILL)
-            server.wait_output("exited (killed by SIGKILL); starting another")
+            os.kill(found["pid"], stop)
+            server.wait_output(f"exited ({'killed by SIGKILL' if stop == signal.SIGKILL else 'exit code 0'}); starting")
             get(server, f"/_push/{sid}")
 
         result = moved_client(server.url, ["websocket"], cut, away=1500, delay=60_000)

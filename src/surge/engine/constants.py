@@ -21,6 +21,12 @@ class Reason:
     TRANSPORT_ERROR = "transport error"
 
 
+# Why the engine closes every session when the server stops.  Node's socket.io keeps the sessions
+# it closes so for connection state recovery (its clients come back to another process, or to the
+# restarted one); disconnect handlers receive SERVER_DISCONNECT for it, python-socketio's reason then.
+SHUTDOWN = "server shutting down"
+
+
 class Transport(StrEnum):
     """Engine.IO transports; members compare equal to the query's strings."""
 

@@ -37,6 +37,7 @@ log = logging.getLogger("surge.queue")
 REFRESH = 30.0  # a process renews its connected sessions this often
 LIVE_MARGIN = 2 * REFRESH  # a connected session outlives its process's last renewal by the window and this
 BACKOFF = 1.0
+DRAIN = 2.0  # a stopping process waits this long at most for its changes to reach Redis
 
 CLAIM = """
 local s = redis.call('HGETALL', KEYS[1])
@@ -70,6 +71,7 @@ class RedisSessions:
         self.live: set[str] = set()  # pids of this process's connected sessions
         self.ops: deque[Op] = deque()  # in order; each wake-up sends all of them in one pipeline
         self.wake = asyncio.Event()
+        self._writing = False  # a batch is on its way to Redis
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -77,6 +79,12 @@ class RedisSessions:
         self._tasks = [loop.create_task(self._write()), loop.create_task(self._refresh())]
 
     async def close(self) -> None:
+        """Once what is queued is written (a stopping process's sessions are lost, not ended: its
+        clients come back to another process), or after ``DRAIN`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN
+        while (self.ops or self._writing) and self._tasks and loop.time() < deadline:
+            await asyncio.sleep(0.01)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -119,6 +127,7 @@ class RedisSessions:
                 while self.ops:
                     batch = list(self.ops)
                     self.ops.clear()
+                    self._writing = True
                     try:
                         await self._run(client, batch, claim, update, delete)
                     except (redis.RedisError, OSError) as exc:
@@ -126,6 +135,8 @@ class RedisSessions:
                             raise
                         self._failed(batch, exc)
                         await asyncio.sleep(BACKOFF)
+                    finally:
+                        self._writing = False
         finally:
             await client.aclose()
 

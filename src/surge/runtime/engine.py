@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from surge.engine.constants import POLLING, WEBSOCKET, Reason, Transport
+from surge.engine.constants import POLLING, SHUTDOWN, WEBSOCKET, Reason, Transport
 from surge.engine.outgoing import Outgoing
 from surge.engine.session import EngineSession, MessageReceived, State
 from surge.engine.traffic import Traffic
@@ -396,7 +396,7 @@ class EngineServer:
     def close_all(self) -> None:
         """Close every session (server shutdown)."""
         for conn in list(self.sessions.values()):
-            conn.close(Reason.SERVER_DISCONNECT)  # python-engineio's reason at shutdown too
+            conn.close(SHUTDOWN)
 
     # -- polling ----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from surge.engine.constants import Reason
+from surge.engine.constants import SHUTDOWN, Reason
 from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
@@ -229,6 +229,8 @@ class SioServer:
     def engine_closed(self, conn: EngineConnection, reason: str) -> None:
         client: SioClient = conn.app_state
         lost = reason != Reason.SERVER_DISCONNECT  # its client may come back (connection state recovery)
+        if reason == SHUTDOWN:
+            reason = Reason.SERVER_DISCONNECT  # what handlers get then, as python-socketio's
         for socket in list(client.sockets.values()):
             self._remove(socket, reason, lost)
 
