@@ -163,7 +163,13 @@ class ServerCore:
             recovery=Recovery(loop.time, **recovery_options) if recovery_options is not None else None,
         )
         worker = self.worker
-        if worker is not None:
+        if worker is not None and worker.peers is not None:  # gunicorn's workers (surge.peers)
+            if opts["message_queue"] is None:
+                from surge.queue.peer_bus import PeerBus
+
+                self.queue = PeerBus(worker.peers, worker.index, worker.bus, self._queue_received)
+                loop.call_soon(self.queue.start)
+        elif worker is not None:
             # The bus to the supervisor carries the heartbeat; and, with no message queue, the cluster.
             self.worker_bus = WorkerBus(worker.bus, worker.workers, self._queue_received)
             loop.call_soon(self.worker_bus.start)
@@ -232,8 +238,8 @@ class ServerCore:
             return bus
         if not opts["redis_streams"]:
             log.info(
-                "connection_state_recovery with message_queue: a client recovers only on the process it was on "
-                "(redis_streams=True recovers it on any process)"
+                "connection_state_recovery: a client recovers only on the process it was on "
+                "(on any with message_queue='redis://...' and redis_streams=True, or with socketio.run(workers=N))"
             )
             return None
         from surge.queue.redis_sessions import RedisSessions
@@ -282,8 +288,10 @@ class ServerCore:
         )
         router = None
         if self.worker is not None:
+            peers = self.worker.peers
+            address_of = None if peers is None else (lambda owner: str(peers / f"handoff-{owner}.sock"))
             http.router = router = handoff.WorkerRouter(
-                self.worker.index, self.worker.workers, self.worker.handoff, http.adopt
+                self.worker.index, self.worker.workers, self.worker.handoff, http.adopt, address_of
             )
             router.start(loop, http.path)
         self._stop = asyncio.Event()

@@ -405,6 +405,7 @@ class SocketIO:
 
         def serve(slot: WorkerSlot) -> None:
             self.core.worker = slot
+            assert slot.listener is not None
             self.serve(app, host, port, sockets=[slot.listener])
 
         print(

@@ -28,6 +28,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from surge.queue.sequencer import Sequencer
 from surge.queue.worker_bus import SESSION, frame, frames
@@ -43,13 +44,19 @@ SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
 
 @dataclass
 class WorkerSlot:
-    """What a worker process gets: its index, its ends of the bus and the hand-off channel, its listening socket."""
+    """What a worker process gets: its index, its ends of the bus and the hand-off channel, its listening socket.
+
+    Under gunicorn (surge.peers) there is no supervisor: ``peers`` is the directory where the
+    workers find each other, ``bus`` listens for the others' messages, ``handoff`` is a datagram
+    socket the others send connections to, and gunicorn's sockets are the listeners.
+    """
 
     index: int
     workers: int
     bus: socket.socket
     handoff: socket.socket
-    listener: socket.socket
+    listener: socket.socket | None
+    peers: Path | None = None
 
 
 @dataclass

@@ -10,11 +10,11 @@ loop, so a loop blocked for ``--timeout`` gets the worker replaced (the master's
 SIGABRT ends the process even while a handler blocks the loop).
 
 ``module:app`` names the Flask app set up with ``SocketIO(app)`` (or the
-``SocketIO`` object), as for the ``surge`` command.  A session lives in one
-worker: with ``-w`` above 1, long-polling needs every request of a session to
-reach the same worker, which gunicorn cannot promise, so run one worker per
-process (several processes share rooms through ``message_queue``) or clients on
-``transports=['websocket']``.
+``SocketIO`` object), as for the ``surge`` command.  With ``-w`` above 1 the
+workers act as one server as those of ``socketio.run(workers=N)`` do
+(surge.peers): every request of a session reaches the worker that owns it, and
+emits, rooms, acks and ``fetch_sockets`` cross workers (through the
+``message_queue`` when there is one).
 """
 
 from __future__ import annotations
@@ -28,15 +28,11 @@ from typing import Any
 from gunicorn.sock import ssl_context
 from gunicorn.workers.base import Worker
 
+from surge import peers
 from surge.cli import socketio_of
 from surge.runtime.server import HttpServer
 
 log = logging.getLogger("surge")
-
-MANY_WORKERS = (
-    "gunicorn runs %d SurgeWorker processes on one port: a long-polling session whose requests reach "
-    "another worker is refused. Run -w 1 per port, or clients with transports=['websocket']."
-)
 
 
 class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -73,7 +69,8 @@ class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
             surge_log.setLevel(self.log.error_log.level)
             surge_log.propagate = False
         if self.cfg.workers > 1:
-            log.warning(MANY_WORKERS, self.cfg.workers)
+            slot, self._slot_lock = peers.join(peers.directory_of(self.ppid, self.cfg.worker_tmp_dir))
+            socketio.core.worker = slot
         if self.cfg.max_requests > 0:
             log.warning("SurgeWorker does not restart after max_requests: its WebSockets outlive requests")
         tls = ssl_context(self.cfg) if self.cfg.is_ssl else None

@@ -29,10 +29,25 @@ from websockets.sync.client import ClientConnection, connect
 from tests.conftest import APPS, ServerProcess, run_node
 from tests.integration.test_admin import AdminUI
 
+GUNICORN = """
+import os, sys
+from gunicorn.app.wsgiapp import run
+sys.argv = ["gunicorn", "-k", "surge.workers.SurgeWorker", "-w", "2", "--chdir", {folder!r},
+            "-b", "127.0.0.1:" + os.environ["PORT"], "workers_app:app"]
+run()
+"""
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    process = start_workers({})
+
+@pytest.fixture(scope="module", params=["run(workers=2)", "gunicorn -w 2"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Two workers, from socketio.run or from gunicorn's SurgeWorker (surge.peers)."""
+    if request.param == "gunicorn -w 2":
+        script = tmp_path_factory.mktemp("gunicorn") / "serve.py"
+        script.write_text(GUNICORN.format(folder=str(APPS)))
+        process = ServerProcess(script)
+        wait_for_both(process)
+    else:
+        process = start_workers({})
     yield process
     process.stop()
 
@@ -40,10 +55,14 @@ def server() -> Iterator[ServerProcess]:
 def start_workers(env: dict[str, str]) -> ServerProcess:
     """tests/apps/workers_app.py, once both its workers accept connections (not only forked)."""
     process = ServerProcess(APPS / "workers_app.py", {"WORKERS": "2", **env})
+    wait_for_both(process)
+    return process
+
+
+def wait_for_both(process: ServerProcess) -> None:
     deadline = time.monotonic() + 10
     while len(worker_pids(process, 10)) < 2:
         assert time.monotonic() < deadline, process.output()
-    return process
 
 
 def fresh(server: ServerProcess, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:

@@ -10,10 +10,13 @@ it had accepted the connection: no proxying, no sticky balancer.
 
 A hand-off message on the worker's ``SOCK_SEQPACKET`` socket is two bytes, the
 owner's index, then the bytes read; the descriptor rides along (``SCM_RIGHTS``).
+Under gunicorn (surge.peers) a worker sends it straight to the owner's datagram
+socket (``address_of``), as there is no supervisor in between.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 import logging
 import socket
@@ -71,9 +74,15 @@ class WorkerRouter:
     refusal = REFUSAL
 
     def __init__(
-        self, index: int, workers: int, channel: socket.socket, adopt: Callable[[socket.socket, bytes], None]
+        self,
+        index: int,
+        workers: int,
+        channel: socket.socket,
+        adopt: Callable[[socket.socket, bytes], None],
+        address_of: Callable[[int], str] | None = None,
     ) -> None:
         self.index = index
+        self.address_of = address_of
         self.workers = workers
         self.channel = channel
         self.adopt = adopt
@@ -102,8 +111,12 @@ class WorkerRouter:
         sock = transport.get_extra_info("socket")
         if sock is None or len(raw) > MAX_MESSAGE:
             return False
+        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sock.fileno()]))]
         try:
-            socket.send_fds(self.channel, [message(owner, raw)], [sock.fileno()])
+            if self.address_of is None:
+                self.channel.sendmsg([message(owner, raw)], rights)
+            else:  # socket.send_fds would drop the address (CPython 3.11-3.13)
+                self.channel.sendmsg([message(owner, raw)], rights, 0, self.address_of(owner))
         except OSError as exc:
             log.warning("could not hand a connection to worker %d: %s", owner, exc)
             return False
