@@ -14,7 +14,8 @@ SIGABRT ends the process even while a handler blocks the loop).
 workers act as one server as those of ``socketio.run(workers=N)`` do
 (surge.peers): every request of a session reaches the worker that owns it, and
 emits, rooms, acks and ``fetch_sockets`` cross workers (through the
-``message_queue`` when there is one).
+``message_queue`` when there is one).  Not over gunicorn's own TLS: a TLS
+connection cannot be passed to another process (a WARNING says so).
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ from surge.cli import socketio_of
 from surge.runtime.server import HttpServer
 
 log = logging.getLogger("surge")
+
+TLS_WORKERS = (
+    "gunicorn runs %d SurgeWorker processes with TLS: a TLS connection cannot be passed to the worker that owns "
+    "its session, so each worker serves only its own (a long-polling request reaching another worker is refused). "
+    "Terminate TLS in front of gunicorn, or run -w 1."
+)
 
 
 class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -68,7 +75,9 @@ class SurgeWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
             surge_log.handlers = self.log.error_log.handlers
             surge_log.setLevel(self.log.error_log.level)
             surge_log.propagate = False
-        if self.cfg.workers > 1:
+        if self.cfg.workers > 1 and self.cfg.is_ssl:
+            log.warning(TLS_WORKERS, self.cfg.workers)
+        elif self.cfg.workers > 1:
             slot, self._slot_lock = peers.join(peers.directory_of(self.ppid, self.cfg.worker_tmp_dir))
             socketio.core.worker = slot
         if self.cfg.max_requests > 0:

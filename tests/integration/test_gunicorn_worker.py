@@ -10,7 +10,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.conftest import APPS, ServerProcess, run_node
+from tests.conftest import APPS, ServerProcess, run_node, self_signed_certificate
 
 GUNICORN = """
 import os, sys
@@ -100,5 +100,14 @@ def test_a_blocked_loop_gets_the_worker_replaced_after_the_timeout(tmp_path: Pat
         server.wait_output("Surge serving", 2)  # a new worker
         with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
             assert ws.recv(timeout=5).startswith("0{")
+    finally:
+        server.stop()
+
+
+def test_several_workers_over_gunicorns_tls_say_they_cannot_pass_sessions(tmp_path: Path) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    server = serve(tmp_path, ["-w", "2", "--certfile", str(cert), "--keyfile", str(key)])
+    try:
+        server.wait_output("a TLS connection cannot be passed to the worker that owns its session", 2)
     finally:
         server.stop()
