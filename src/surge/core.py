@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from ssl import SSLContext
 
-    from surge.metrics import Metrics
+    from surge.metrics import Metrics, Snapshot
+    from surge.queue.peer_bus import PeerBus
     from surge.queue.redis_sessions import RedisSessions
     from surge.queue.redis_streams import RedisStreams
     from surge.supervisor import WorkerSlot
@@ -60,6 +61,9 @@ T = TypeVar("T")
 
 # Emits that threads may have handed to the loop and the loop has not yet made.
 EMITS_IN_FLIGHT = 64
+# Frames of the machine bus for metrics (never queue messages, which are JSON objects: "{").
+METRICS_FRAME = b"M"
+METRICS_WAIT = 1.0  # how long a scrape waits for the other workers
 NOT_RUNNING = "the Socket.IO server is not running; call socketio.run(app)"
 
 
@@ -91,6 +95,9 @@ class ServerCore:
         self._bridge: HttpServer | None = None
         self.worker: WorkerSlot | None = None  # workers=N: this process is one of them (surge.supervisor)
         self.worker_bus: WorkerBus | None = None
+        self.machine_bus: WorkerBus | PeerBus | None = None  # this machine's workers (either bus)
+        # A scrape's question to the other workers: its id -> (their answers, how many, answered all).
+        self._metrics_asked: dict[bytes, tuple[list[Snapshot], int, asyncio.Event]] = {}
         self.metrics: Metrics | None = None
         if options.get("metrics"):
             try:
@@ -164,17 +171,16 @@ class ServerCore:
         )
         worker = self.worker
         if worker is not None and worker.peers is not None:  # gunicorn's workers (surge.peers)
-            if opts["message_queue"] is None:
-                from surge.queue.peer_bus import PeerBus
+            from surge.queue.peer_bus import PeerBus
 
-                self.queue = PeerBus(worker.peers, worker.index, worker.bus, self._queue_received)
-                loop.call_soon(self.queue.start)
+            self.machine_bus = PeerBus(worker.peers, worker.index, worker.bus, self._queue_received)
         elif worker is not None:
             # The bus to the supervisor carries the heartbeat; and, with no message queue, the cluster.
-            self.worker_bus = WorkerBus(worker.bus, worker.workers, self._queue_received)
-            loop.call_soon(self.worker_bus.start)
+            self.machine_bus = self.worker_bus = WorkerBus(worker.bus, worker.workers, self._queue_received)
+        if self.machine_bus is not None:
+            loop.call_soon(self.machine_bus.start)
             if opts["message_queue"] is None:
-                self.queue = self.worker_bus
+                self.queue = self.machine_bus
         if opts["message_queue"]:
             self.queue = backends.pubsub(
                 opts["message_queue"], opts["channel"], self._queue_received, bool(opts["redis_streams"])
@@ -515,10 +521,52 @@ class ServerCore:
         return thread
 
     def _queue_received(self, raw: bytes, seq: int | None = None) -> None:
+        if raw[:1] == METRICS_FRAME:
+            self._metrics_frame(raw)
+            return
         if self.metrics is not None:
             self.metrics.from_queue += 1
         if self.cluster is not None:
             self.cluster.received(raw, seq)
+
+    # -- metrics of the whole machine (workers=N) -------------------------------------------------
+
+    def other_workers_metrics(self) -> list[Snapshot]:
+        """The other workers' metrics snapshots (any thread but the loop's; at most ``METRICS_WAIT``)."""
+        loop, bus = self.loop, self.machine_bus
+        if loop is None or bus is None or self.metrics is None:
+            return []
+        return asyncio.run_coroutine_threadsafe(self._ask_for_metrics(bus), loop).result()
+
+    async def _ask_for_metrics(self, bus: WorkerBus | PeerBus) -> list[Snapshot]:
+        others = await bus.subscribers() - 1
+        ask = secrets.token_hex(8).encode()
+        got: list[Snapshot] = []
+        done = asyncio.Event()
+        self._metrics_asked[ask] = (got, others, done)
+        bus.publish(METRICS_FRAME + b"?" + ask)
+        try:
+            if others > 0:
+                await asyncio.wait_for(done.wait(), METRICS_WAIT)
+        except TimeoutError:
+            log.warning("metrics: %d of %d other worker(s) answered in %.0f s", len(got), others, METRICS_WAIT)
+        finally:
+            del self._metrics_asked[ask]
+        return got
+
+    def _metrics_frame(self, raw: bytes) -> None:
+        """A worker asks for this one's metrics (``M?<id>``), or answers (``M=<id><snapshot>``)."""
+        ask = raw[2:18]
+        asked = self._metrics_asked.get(ask)  # ours (a numbered bus brings a worker's own frames back too)
+        if raw[1:2] == b"?":
+            if asked is None and self.metrics is not None and self.machine_bus is not None:
+                answer = jsoncodec.dumps(self.metrics.snapshot()).encode()
+                self.machine_bus.publish(METRICS_FRAME + b"=" + ask + answer)
+        elif asked is not None:
+            got, others, done = asked
+            got.append(jsoncodec.loads(raw[18:]))
+            if len(got) >= others:
+                done.set()
 
     # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
 

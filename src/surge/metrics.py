@@ -9,7 +9,9 @@ notices.  What describes the server's state (connected clients by namespace and
 transport, the worker pool, congested clients, the recovery log) is read on
 the loop thread when scraped too.  Event names come from clients, so at most
 ``MAX_EVENT_NAMES`` of them get series of their own; the others count as
-``"_other"``.
+``"_other"``.  With ``workers=N`` (or gunicorn's ``-w N``) a scrape reaches one
+worker, which asks the others for their counts over their bus and answers with
+the sums: one server, as the clients see it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from surge.server.core import SioServer
 
 T = TypeVar("T")
+Snapshot = dict[str, Any]  # what Metrics.snapshot returns: JSON, so that workers can send it to each other
 MAX_EVENT_NAMES = 100
 OTHER = "_other"
 PATH = "/metrics"
@@ -51,6 +54,9 @@ class Served(Protocol):
     queue: PubSub | None
 
     def read_on_loop(self, read: Callable[[], T]) -> T: ...
+
+    def other_workers_metrics(self) -> list[Snapshot]:
+        """The snapshots of this machine's other workers (none without workers=N)."""
 
     def traffic(self) -> Traffic:
         """The engine's traffic counts (loop thread)."""
@@ -69,10 +75,8 @@ class Histogram:
         self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.total += seconds
 
-    def copy(self) -> Histogram:
-        copied = Histogram()
-        copied.counts, copied.total = list(self.counts), self.total
-        return copied
+    def as_list(self) -> list[float]:
+        return [*self.counts, self.total]
 
 
 class TimedAck:
@@ -150,31 +154,29 @@ class Metrics(Collector):
         core = self.core
         if core.sio is None or core.loop is None:
             return
-        state = core.read_on_loop(self._read)
+        state = merge([core.read_on_loop(self.snapshot), *core.other_workers_metrics()])
         counters = (
             ("surge_connects", "Sockets connected to a namespace", ["namespace"], state["connects"]),
             ("surge_disconnects", "Sockets disconnected, by reason", ["namespace", "reason"], state["disconnects"]),
             ("surge_events_received", "Events received from clients", ["namespace", "event"], state["received"]),
             ("surge_events_emitted", "Events emitted by the server", ["namespace", "event"], state["emitted"]),
         )
-        for name, documentation, labels, tally in counters:
+        for name, documentation, labels, rows in counters:
             family = CounterMetricFamily(name, documentation, labels=labels)
-            for key, count in sorted(tally.items()):
-                family.add_metric(list(key), count)
+            for *key, count in rows:
+                family.add_metric(key, count)
             yield family
         yield CounterMetricFamily("surge_queue_published", "Messages published to the queue", value=state["published"])
         yield CounterMetricFamily("surge_queue_received", "Messages received from the queue", value=state["from_queue"])
-        traffic = state["traffic"]
+        packets_in, packets_out, bytes_in, bytes_out = state["traffic"]
         for name, documentation, value in (
-            ("surge_packets_received", "Engine.IO packets received from clients", traffic.packets_in),
-            ("surge_packets_sent", "Engine.IO packets sent to clients", traffic.packets_out),
-            ("surge_bytes_received", "Bytes of Engine.IO packets received from clients", traffic.bytes_in),
-            ("surge_bytes_sent", "Bytes of Engine.IO packets sent to clients", traffic.bytes_out),
+            ("surge_packets_received", "Engine.IO packets received from clients", packets_in),
+            ("surge_packets_sent", "Engine.IO packets sent to clients", packets_out),
+            ("surge_bytes_received", "Bytes of Engine.IO packets received from clients", bytes_in),
+            ("surge_bytes_sent", "Bytes of Engine.IO packets sent to clients", bytes_out),
         ):
             yield CounterMetricFamily(name, documentation, value=value)
-        with self._durations_lock:
-            durations = {ns: histogram.copy() for ns, histogram in self._durations.items()}
-        yield _histogram("surge_handler_duration_seconds", "Time in event handlers", durations, "namespace")
+        yield _histogram("surge_handler_duration_seconds", "Time in event handlers", state["durations"], "namespace")
         yield _histogram("surge_ack_round_trip_seconds", "From an emit to the client's ack", {"": state["acks"]})
         if state["queue_pending"] is not None:
             yield _histogram(
@@ -188,13 +190,13 @@ class Metrics(Collector):
         connected = GaugeMetricFamily(
             "surge_connected_clients", "Sockets connected now", labels=["namespace", "transport"]
         )
-        for (namespace, transport), count in sorted(state["clients"].items()):
+        for namespace, transport, count in state["clients"]:
             connected.add_metric([namespace, transport], count)
         yield connected
-        pool = state["pool"]
-        yield GaugeMetricFamily("surge_worker_threads", "Threads of the worker pool (def handlers)", value=pool[0])
-        yield GaugeMetricFamily("surge_worker_threads_busy", "Worker threads running a handler now", value=pool[1])
-        yield GaugeMetricFamily("surge_handlers_queued", "Handlers waiting for a worker thread", value=pool[2])
+        size, busy, queued = state["pool"]
+        yield GaugeMetricFamily("surge_worker_threads", "Threads of the worker pool (def handlers)", value=size)
+        yield GaugeMetricFamily("surge_worker_threads_busy", "Worker threads running a handler now", value=busy)
+        yield GaugeMetricFamily("surge_handlers_queued", "Handlers waiting for a worker thread", value=queued)
         yield GaugeMetricFamily(
             "surge_congested_clients", "Clients over max_write_buffer of unread output", value=state["congested"]
         )
@@ -208,43 +210,78 @@ class Metrics(Collector):
                 value=state["log_bytes"],
             )
 
-    def _read(self) -> dict[str, Any]:
-        """The counts and the server's state, on the loop thread."""
+    def snapshot(self) -> Snapshot:
+        """The counts and the server's state, on the loop thread, as JSON-able data."""
         sio = self.core.sio
         assert sio is not None
         clients: Tally[tuple[str, str]] = Tally()
         for socket in sio.sockets.values():
             if socket.connected:
                 clients[(socket.namespace, str(socket.client.conn.session.transport))] += 1
-        flow, pool = self.core.flow, self.core.pool
+        flow, pool, traffic = self.core.flow, self.core.pool, self.core.traffic()
+        with self._durations_lock:
+            durations = {ns: histogram.as_list() for ns, histogram in self._durations.items()}
         return {
-            "connects": {(ns,): n for ns, n in self.connects.items()},
-            "disconnects": dict(self.disconnects),
-            "received": dict(self.received),
-            "emitted": dict(self.emitted),
+            "connects": [[ns, n] for ns, n in self.connects.items()],
+            "disconnects": _rows(self.disconnects),
+            "received": _rows(self.received),
+            "emitted": _rows(self.emitted),
             "published": self.published,
             "from_queue": self.from_queue,
-            "clients": clients,
-            "pool": (pool.size, pool.busy, pool.queued) if pool is not None else (0, 0, 0),
+            "clients": _rows(clients),
+            "pool": [pool.size, pool.busy, pool.queued] if pool is not None else [0, 0, 0],
             "congested": flow.congested_count() if flow is not None else 0,
             "dropped": flow.dropped if flow is not None else 0,
             "log_bytes": sio.recovery.size if sio.recovery is not None else None,
-            "traffic": self.core.traffic(),
-            "acks": self.acks.copy(),
-            "queue_waits": self.queue_waits.copy(),
+            "traffic": [traffic.packets_in, traffic.packets_out, traffic.bytes_in, traffic.bytes_out],
+            "durations": durations,
+            "acks": self.acks.as_list(),
+            "queue_waits": self.queue_waits.as_list(),
             "queue_pending": len(queue.outbox.pending) if (queue := self.core.queue) is not None else None,
         }
 
 
-def _histogram(name: str, documentation: str, series: dict[str, Histogram], label: str = "") -> Metric:
-    """A histogram family; ``series`` by ``label`` value (one unlabelled series: ``{"": ...}``)."""
+def _rows(tally: Tally[tuple[str, str]]) -> list[list[Any]]:
+    return [[*key, count] for key, count in tally.items()]
+
+
+ROWS = ("connects", "disconnects", "received", "emitted", "clients")
+VECTORS = ("pool", "traffic", "acks", "queue_waits")
+
+
+def merge(snapshots: list[Snapshot]) -> Snapshot:
+    """One snapshot: the sums of ``snapshots`` (the workers of one machine), rows sorted by their labels."""
+    merged: Snapshot = {}
+    for name in ROWS:
+        sums: Tally[tuple[str, ...]] = Tally()
+        for snapshot in snapshots:
+            for *key, count in snapshot[name]:
+                sums[tuple(key)] += count
+        merged[name] = [[*key, count] for key, count in sorted(sums.items())]
+    for name in VECTORS:
+        merged[name] = [sum(values) for values in zip(*(s[name] for s in snapshots), strict=True)]
+    durations: dict[str, list[float]] = {}
+    for snapshot in snapshots:
+        for namespace, histogram in snapshot["durations"].items():
+            old = durations.get(namespace)
+            durations[namespace] = histogram if old is None else [a + b for a, b in zip(old, histogram, strict=True)]
+    merged["durations"] = durations
+    for name in ("published", "from_queue", "congested", "dropped", "log_bytes", "queue_pending"):
+        values = [s[name] for s in snapshots if s[name] is not None]
+        merged[name] = sum(values) if values else None
+    return merged
+
+
+def _histogram(name: str, documentation: str, series: dict[str, list[float]], label: str = "") -> Metric:
+    """A histogram family; ``series`` (bucket counts, then the sum: Histogram.as_list) by ``label``
+    value (one unlabelled series: ``{"": ...}``)."""
     family = HistogramMetricFamily(name, documentation, labels=[label] if label else None)
     for value, histogram in sorted(series.items()):
         cumulative, buckets = 0.0, []
-        for bound, count in zip((*BUCKETS, float("inf")), histogram.counts, strict=True):
+        for bound, count in zip((*BUCKETS, float("inf")), histogram[:-1], strict=True):
             cumulative += count
             buckets.append((_bound(bound), cumulative))
-        family.add_metric([value] if label else [], buckets, histogram.total)
+        family.add_metric([value] if label else [], buckets, histogram[-1])
     return family
 
 

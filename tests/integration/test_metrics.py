@@ -17,7 +17,10 @@ from tests.integration.test_hardening import sio_client, slow_client
 def scrape(server: ServerProcess) -> dict[str, float]:
     with urllib.request.urlopen(server.url + "/metrics", timeout=5) as response:
         assert response.headers["Content-Type"].startswith("text/plain")
-        text = response.read().decode()
+        return parse_metrics(response.read().decode())
+
+
+def parse_metrics(text: str) -> dict[str, float]:
     samples = {}
     for line in text.splitlines():
         match = re.match(r"^(surge_\w+(?:\{[^}]*\})?) (\S+)$", line)
@@ -86,7 +89,10 @@ def test_traffic_ack_round_trips_and_the_queue(redis_url: str) -> None:
         client.emit("ask_other", sid)  # to=sid is local: the emit's callback comes back here
         assert answered.wait(5)
         assert client.call("call_other", sid, timeout=5) == "yes to called"
+        came_back = threading.Event()
+        client.on("room_message", lambda data: came_back.set())
         client.emit("to_room", ("r1", "x" * 1000))  # published to the queue too
+        assert came_back.wait(5)
         metrics = scrape(server)
         assert metrics["surge_ack_round_trip_seconds_count"] == 2
         assert 0 < metrics["surge_ack_round_trip_seconds_sum"] < 5

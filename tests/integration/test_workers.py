@@ -30,6 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import APPS, ServerProcess, run_node
 from tests.integration.test_admin import AdminUI
+from tests.integration.test_metrics import parse_metrics
 
 GUNICORN = """
 import os, sys
@@ -50,13 +51,13 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     process.stop()
 
 
-def two_workers(how: str, tmp: Path) -> ServerProcess:
+def two_workers(how: str, tmp: Path, env: dict[str, str] | None = None) -> ServerProcess:
     """Two workers, from socketio.run or from gunicorn's SurgeWorker (surge.peers)."""
     if how == "run(workers=2)":
-        return start_workers({})
+        return start_workers(env or {})
     script = tmp / "serve.py"
     script.write_text(GUNICORN.format(folder=str(APPS)))
-    process = ServerProcess(script)
+    process = ServerProcess(script, env)
     wait_for_both(process)
     return process
 
@@ -365,3 +366,40 @@ def test_a_handed_over_request_meets_the_same_limits(server: ServerProcess) -> N
             )
             assert sock.recv(4096).startswith(b"HTTP/1.1 413 ")
     assert fresh(server, "GET", f"{base}&sid={sid}")[0] == 200  # the session is unharmed
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_metrics_count_the_whole_server_whichever_worker_is_scraped(tmp_path: Path, how: str) -> None:
+    process = two_workers(how, tmp_path, {"METRICS": "1"})
+    made: list[Client] = []
+    try:
+        a, b, made = one_on_each_worker(process, ["websocket"])
+        for client, times in ((a, 3), (b, 5)):
+            for n in range(times):
+                assert client.sio.call("echo", n, timeout=5) == n  # one argument comes back as itself
+        scraped_by = set()
+        for _ in range(40):  # a connection each, until both workers have answered
+            metrics, pid = scrape_and_pid(process)
+            assert metrics['surge_events_received_total{event="echo",namespace="/"}'] == 8
+            assert metrics['surge_connected_clients{namespace="/",transport="websocket"}'] == len(made)
+            assert metrics['surge_events_received_total{event="whoami",namespace="/"}'] == len(made)
+            scraped_by.add(pid)
+            if len(scraped_by) == 2:
+                break
+        assert scraped_by == {a.pid, b.pid}
+    finally:
+        for client in made:
+            client.sio.disconnect()
+        process.stop()
+
+
+def scrape_and_pid(server: ServerProcess) -> tuple[dict[str, float], int]:
+    """/metrics, and which worker answered it (the same connection asks /_pid next)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+        connection.request("GET", "/_pid")
+        return parse_metrics(text), int(connection.getresponse().read())
+    finally:
+        connection.close()
