@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
 
+from surge import machine_metrics, shared_recovery
 from surge import options as options_module
 from surge.dispatch import Dispatcher, Registry
 from surge.engine.traffic import Traffic
 from surge.errors import DisconnectedError
 from surge.handlers import Activity
+from surge.machine_metrics import MachineMetrics
 from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
     from surge.metrics import Metrics, Snapshot
     from surge.queue.peer_bus import PeerBus
     from surge.queue.redis_sessions import RedisSessions
-    from surge.queue.redis_streams import RedisStreams
     from surge.supervisor import WorkerSlot
 
 log = logging.getLogger("surge")
@@ -61,9 +62,6 @@ T = TypeVar("T")
 
 # Emits that threads may have handed to the loop and the loop has not yet made.
 EMITS_IN_FLIGHT = 64
-# Frames of the machine bus for metrics (never queue messages, which are JSON objects: "{").
-METRICS_FRAME = b"M"
-METRICS_WAIT = 1.0  # how long a scrape waits for the other workers
 NOT_RUNNING = "the Socket.IO server is not running; call socketio.run(app)"
 
 
@@ -96,8 +94,7 @@ class ServerCore:
         self.worker: WorkerSlot | None = None  # workers=N: this process is one of them (surge.supervisor)
         self.worker_bus: WorkerBus | None = None
         self.machine_bus: WorkerBus | PeerBus | None = None  # this machine's workers (either bus)
-        # A scrape's question to the other workers: its id -> (their answers, how many, answered all).
-        self._metrics_asked: dict[bytes, tuple[list[Snapshot], int, asyncio.Event]] = {}
+        self.machine_metrics: MachineMetrics | None = None
         self.metrics: Metrics | None = None
         if options.get("metrics"):
             try:
@@ -179,6 +176,8 @@ class ServerCore:
             self.machine_bus = self.worker_bus = WorkerBus(worker.bus, worker.workers, self._queue_received)
         if self.machine_bus is not None:
             loop.call_soon(self.machine_bus.start)
+            if self.metrics is not None:
+                self.machine_metrics = MachineMetrics(self.machine_bus, self.metrics.snapshot)
             if opts["message_queue"] is None:
                 self.queue = self.machine_bus
         if opts["message_queue"]:
@@ -192,7 +191,12 @@ class ServerCore:
         publish: Callable[[bytes], None] | None = self.queue.publish if self.queue else None
         if publish is not None and self.metrics is not None:
             publish = _counted(publish, self.metrics)
-        stream = self._recovery_across_processes(opts, loop)
+        assert self.sio is not None
+        stream, self.sessions = shared_recovery.wire(
+            self.sio, self.queue, self.worker_bus, self.node, opts, self._queue_received
+        )
+        if self.sessions is not None:
+            loop.call_soon(self.sessions.start)
         self.cluster = Cluster(self.sio, self.node, publish, self.dispatcher.run_callback, stream is not None)
         if stream is not None:
             stream.backfill = self.cluster.backfill
@@ -220,46 +224,6 @@ class ServerCore:
         if admin is not None:
             admin.start(self)
         return self.engine
-
-    def _recovery_across_processes(
-        self, opts: dict[str, Any], loop: asyncio.AbstractEventLoop
-    ) -> RedisStreams | WorkerBus | None:
-        """With connection state recovery and a Redis stream, or the workers' bus (which the
-        supervisor then numbers), sessions and offsets are the cluster's (every event delivered in
-        one order, the sessions in Redis or the supervisor): that transport if so."""
-        sio, queue = self.sio, self.queue
-        assert sio is not None
-        recovery = sio.recovery
-        if recovery is None or queue is None:
-            return None
-        sio.node = self.node
-        if queue is self.worker_bus:
-            from surge.queue.bus_sessions import BusSessions
-
-            assert self.worker_bus is not None
-            sio.store = BusSessions(self.worker_bus, self.node)
-            bus: WorkerBus = self.worker_bus
-            bus.on_entry = self._queue_received
-            bus.joined = recovery.joined_stream_at
-            return bus
-        if not opts["redis_streams"]:
-            log.info(
-                "connection_state_recovery: a client recovers only on the process it was on "
-                "(on any with message_queue='redis://...' and redis_streams=True, or with socketio.run(workers=N))"
-            )
-            return None
-        from surge.queue.redis_sessions import RedisSessions
-        from surge.queue.redis_streams import RedisStreams
-
-        assert isinstance(queue, RedisStreams)
-        queue.on_entry = self._queue_received
-        queue.joined = recovery.joined_stream_at
-        queue.backfill_seconds = recovery.max_disconnection_duration
-        sio.store = self.sessions = RedisSessions(
-            opts["message_queue"], opts["channel"], self.node, recovery.max_disconnection_duration
-        )
-        loop.call_soon(self.sessions.start)
-        return queue
 
     def serve(
         self,
@@ -521,8 +485,9 @@ class ServerCore:
         return thread
 
     def _queue_received(self, raw: bytes, seq: int | None = None) -> None:
-        if raw[:1] == METRICS_FRAME:
-            self._metrics_frame(raw)
+        if raw[:1] == machine_metrics.FRAME:
+            if self.machine_metrics is not None:
+                self.machine_metrics.received(raw)
             return
         if self.metrics is not None:
             self.metrics.from_queue += 1
@@ -532,41 +497,11 @@ class ServerCore:
     # -- metrics of the whole machine (workers=N) -------------------------------------------------
 
     def other_workers_metrics(self) -> list[Snapshot]:
-        """The other workers' metrics snapshots (any thread but the loop's; at most ``METRICS_WAIT``)."""
-        loop, bus = self.loop, self.machine_bus
-        if loop is None or bus is None or self.metrics is None:
+        """The other workers' metrics snapshots (any thread but the loop's; surge.machine_metrics)."""
+        loop, machine = self.loop, self.machine_metrics
+        if loop is None or machine is None:
             return []
-        return asyncio.run_coroutine_threadsafe(self._ask_for_metrics(bus), loop).result()
-
-    async def _ask_for_metrics(self, bus: WorkerBus | PeerBus) -> list[Snapshot]:
-        others = await bus.subscribers() - 1
-        ask = secrets.token_hex(8).encode()
-        got: list[Snapshot] = []
-        done = asyncio.Event()
-        self._metrics_asked[ask] = (got, others, done)
-        bus.publish(METRICS_FRAME + b"?" + ask)
-        try:
-            if others > 0:
-                await asyncio.wait_for(done.wait(), METRICS_WAIT)
-        except TimeoutError:
-            log.warning("metrics: %d of %d other worker(s) answered in %.0f s", len(got), others, METRICS_WAIT)
-        finally:
-            del self._metrics_asked[ask]
-        return got
-
-    def _metrics_frame(self, raw: bytes) -> None:
-        """A worker asks for this one's metrics (``M?<id>``), or answers (``M=<id><snapshot>``)."""
-        ask = raw[2:18]
-        asked = self._metrics_asked.get(ask)  # ours (a numbered bus brings a worker's own frames back too)
-        if raw[1:2] == b"?":
-            if asked is None and self.metrics is not None and self.machine_bus is not None:
-                answer = jsoncodec.dumps(self.metrics.snapshot()).encode()
-                self.machine_bus.publish(METRICS_FRAME + b"=" + ask + answer)
-        elif asked is not None:
-            got, others, done = asked
-            got.append(jsoncodec.loads(raw[18:]))
-            if len(got) >= others:
-                done.set()
+        return asyncio.run_coroutine_threadsafe(machine.others(), loop).result()
 
     # -- the write-only emitter (no app, no server: a Celery worker, a cron script) ---------------
 

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import redis
 
 from tests.conftest import APPS, PEERS, ServerProcess
 from tests.integration.test_recovery import RECOVERED
@@ -160,7 +161,13 @@ def test_a_client_recovers_on_a_process_started_after_it_was_cut_off(redis_url: 
 
         def cut(sid: str) -> None:
             proxy.drop()
-            time.sleep(0.6)  # the first process sends what the client misses (200 ms after the cut)
+            # The first process sends what the client misses (200 ms after the cut): "before" and
+            # these five in the stream, then it dies.
+            with redis.Redis.from_url(redis_url) as client:
+                deadline = time.monotonic() + 10
+                while client.xlen(channel) < 6:
+                    assert time.monotonic() < deadline, client.xlen(channel)
+                    time.sleep(0.02)
             first.proc.send_signal(signal.SIGKILL)
             first.proc.wait()
             later.append(ServerProcess(APPS / "recovery_app.py", config))
