@@ -54,7 +54,9 @@ def main() -> None:
     for stat in stats[: args.top]:
         frame = stat.traceback[0]
         where = frame.filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-        print(f"{stat.size_diff / args.clients:8.0f} B  {stat.count_diff / args.clients:5.1f} blocks  {where}:{frame.lineno}")
+        print(
+            f"{stat.size_diff / args.clients:8.0f} B  {stat.count_diff / args.clients:5.1f} blocks  {where}:{frame.lineno}"
+        )
 
 
 if __name__ == "__main__":

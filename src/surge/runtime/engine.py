@@ -3,7 +3,8 @@
 This is the one place that glues :class:`~surge.engine.session.EngineSession`
 to the loop ("one pump per connection"): after any input it drains the
 session's events to the application, writes what is to send and keeps the
-session's one timer armed.  It runs on the loop thread only.
+session's next deadline with the server's (surge.runtime.deadlines: one loop timer
+for every session).  It runs on the loop thread only.
 
 The application on top (the Socket.IO server, or a user's raw Engine.IO app)
 implements :class:`EngineApp`.
@@ -26,6 +27,7 @@ from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
 from surge.runtime.channels import Accept, Channel, Refuse, Responder
 from surge.runtime.cors import Cors, Environ, Origins
+from surge.runtime.deadlines import Deadlines
 from surge.runtime.request import Request, query_params
 
 log = logging.getLogger("surge.engine")
@@ -55,7 +57,7 @@ class EngineApp(Protocol):
 class EngineConnection:
     """One Engine.IO client as the loop sees it: its session and its transports."""
 
-    __slots__ = ("__weakref__", "app_state", "environ", "poll", "server", "session", "timer", "ws")
+    __slots__ = ("__weakref__", "app_state", "deadline_slot", "environ", "poll", "server", "session", "ws")
 
     def __init__(self, server: EngineServer, session: EngineSession, environ: dict[str, Any]) -> None:
         self.server = server
@@ -63,7 +65,7 @@ class EngineConnection:
         self.environ = environ
         self.ws: Channel | None = None
         self.poll: tuple[Responder, Request] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline_slot: int | None = None  # the server's Deadlines keep it
         self.app_state: Any = None
 
     @property
@@ -184,21 +186,21 @@ class EngineConnection:
         # A PONG moves the next deadline to the next PING, which may come before the pong
         # deadline the timer waits for (a ping_interval shorter than ping_timeout).
         deadline = self.session.next_deadline()
-        timer = self.timer
-        if deadline is not None and timer is not None and deadline < timer.when():
-            timer.cancel()
-            self.timer = self.server.loop.call_at(deadline, self.on_timer)
+        deadlines = self.server.deadlines
+        armed = deadlines.when(self)
+        if deadline is not None and armed is not None and deadline < armed:
+            deadlines.set(self, deadline)
 
-    def on_timer(self) -> None:
+    def on_timer(self, now: float) -> None:
         session = self.session
         pinged = session.has_packets()
-        session.on_timer(self.server.loop.time())
+        session.on_timer(now)
         if self.server.trace and not pinged and session.has_packets():
             log.info("%s: sending packet PING", self.sid)
         self.pump()
         deadline = session.next_deadline()
         if deadline is not None:
-            self.timer = self.server.loop.call_at(deadline, self.on_timer)
+            self.server.deadlines.set(self, deadline)
 
 
 class EngineServer:
@@ -231,6 +233,7 @@ class EngineServer:
         self.transports = transports
         self.allow_upgrades = allow_upgrades and Transport.WEBSOCKET in transports
         self.sessions: dict[str, EngineConnection] = {}
+        self.deadlines: Deadlines[EngineConnection] = Deadlines(loop, EngineConnection.on_timer)
         self.traffic: Traffic | None = None
         self.sid_prefix = ""  # which worker process owns a session (workers=N: surge.runtime.handoff)
         # engineio_logger=True: a line per session event and per packet other than messages
@@ -365,7 +368,7 @@ class EngineServer:
             session.send(session.open_packet(upgrades))
         deadline = session.next_deadline()
         assert deadline is not None
-        conn.timer = self.loop.call_at(deadline, conn.on_timer)
+        self.deadlines.set(conn, deadline)
         if opened is not None:
             opened(conn)
         self.app.engine_connected(conn)
@@ -384,8 +387,7 @@ class EngineServer:
             log.warning(
                 "closing session %s: more than %d bytes queued and not collected", conn.sid, conn.session.max_buffer
             )
-        if conn.timer is not None:
-            conn.timer.cancel()
+        self.deadlines.cancel(conn)
         self.app.engine_closed(conn, reason)
 
     def protocol_violation(self, conn: EngineConnection, exc: Exception) -> None:

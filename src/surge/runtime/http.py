@@ -231,6 +231,9 @@ class HttpProtocol(asyncio.Protocol):
         up its socket (surge.runtime.wsgi_bridge); ``rest`` is what followed it."""
         self.parser = None  # the connection speaks WebSocket from here on; the parser's memory goes
         self._disarm()
+        if self._timer is not None:  # and its timer: no request comes any more (600 bytes a connection)
+            self._timer.cancel()
+            self._timer = None
         request.upgrade = True
         self.server.upgrade(request, self, rest)
 
