@@ -191,7 +191,7 @@ class SioDecoder:
         self._loads = loads
         self._pending: SioPacket | None = None
         self._expected = 0
-        self._attachments: list[bytes] = []
+        self._attachments: list[bytes] | None = None  # a binary packet's, while they arrive
 
     def receive_text(self, text: str) -> SioPacket | None:
         """Decode a text message."""
@@ -210,9 +210,11 @@ class SioDecoder:
         packet = self._pending
         if packet is None:
             raise RemoteProtocolError("binary message received with no attachment announced")
-        self._attachments.append(data)
-        if len(self._attachments) < self._expected:
+        attachments = self._attachments
+        assert attachments is not None  # a pending packet has its list
+        attachments.append(data)
+        if len(attachments) < self._expected:
             return None
-        packet.data = reconstruct(packet.data, self._attachments)
-        self._pending, self._attachments = None, []
+        packet.data = reconstruct(packet.data, attachments)
+        self._pending, self._attachments = None, None
         return packet

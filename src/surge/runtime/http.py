@@ -122,11 +122,13 @@ class HttpProtocol(asyncio.Protocol):
         self._request: Request | None = None
         self._header_bytes = 0
         self._too_large = False
-        self._queue: list[Request] = []  # pipelined requests waiting their turn (rarely more than one)
+        # Made when first needed (an idle connection should cost little): pipelined requests waiting
+        # their turn (rarely more than one), and writers waiting for the client to read.
+        self._queue: list[Request] | None = None
         self._busy = False
         self._on_lost: Callable[[], None] | None = None
         self.write_paused = False
-        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._drain_waiters: list[asyncio.Future[None]] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._deadline: float | None = None
         self._deadline_reason: str | None = None
@@ -165,7 +167,7 @@ class HttpProtocol(asyncio.Protocol):
         callback, self._on_lost = self._on_lost, None
         if callback is not None:
             callback()
-        for waiter in self._drain_waiters:
+        for waiter in self._drain_waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
 
@@ -176,7 +178,7 @@ class HttpProtocol(asyncio.Protocol):
         self.write_paused = False
         if self.congested:
             self.server.congestion(self, False)
-        waiters, self._drain_waiters = self._drain_waiters, []
+        waiters, self._drain_waiters = self._drain_waiters or (), None
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -307,10 +309,13 @@ class HttpProtocol(asyncio.Protocol):
             status = 431 if self._header_bytes > MAX_HEADER_BYTES or len(request.headers) >= MAX_HEADERS else 413
             self.respond_error(status, HTTPStatus(status).phrase)
             return
-        if len(self._queue) >= MAX_PIPELINED:
+        if self._queue is None:
+            self._queue = [request]
+        elif len(self._queue) >= MAX_PIPELINED:
             self.respond_error(503, "Too many pipelined requests")
             return
-        self._queue.append(request)
+        else:
+            self._queue.append(request)
         if not self._busy:
             self._next_request()
 
@@ -319,6 +324,8 @@ class HttpProtocol(asyncio.Protocol):
     def _next_request(self) -> None:
         while self._queue and not self._busy and not self.closed:
             request = self._queue.pop(0)
+            if not self._queue:
+                self._queue = None
             self._busy = True
             self.server.dispatch(request, self)
 
@@ -381,6 +388,8 @@ class HttpProtocol(asyncio.Protocol):
         """Wait until the transport's buffer is below its high-water mark."""
         if self.write_paused and not self.closed:
             waiter = self.loop.create_future()
+            if self._drain_waiters is None:
+                self._drain_waiters = []
             self._drain_waiters.append(waiter)
             await waiter
 

@@ -10,7 +10,6 @@ Every method here runs on the event-loop thread; the front hops there.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -73,7 +72,7 @@ class SioSocket:
     """One client's connection to one namespace."""
 
     __slots__ = (
-        "_ack_ids",
+        "_next_ack",
         "acks",
         "client",
         "connect_seq",
@@ -95,9 +94,10 @@ class SioSocket:
         self.client = client
         self.connected = False
         self.rooms: set[str] = set()
-        self.pending: list[Outgoing] = []  # emits made before the CONNECT reply
-        self.acks: dict[int, AckCallback] = {}
-        self._ack_ids = itertools.count()
+        # Made when first needed: an idle connection should cost little (bench/connection_memory.py).
+        self.pending: list[Outgoing] | None = None  # emits made before the CONNECT reply
+        self.acks: dict[int, AckCallback] | None = None  # ack id -> callback, for the client's acks
+        self._next_ack = 0
         self.state: Any = None  # the front's per-socket data (Flask session, ...)
         # Connection state recovery (when on, for protocol v5 clients): see surge.server.recovery.
         self.pid: str | None = None
@@ -117,11 +117,16 @@ class SioSocket:
     def send(self, message: Outgoing) -> None:
         if self.connected:
             self.client.conn.send_outgoing(message)
+        elif self.pending is None:
+            self.pending = [message]
         else:
             self.pending.append(message)
 
     def next_ack_id(self, callback: AckCallback) -> int:
-        ack_id = next(self._ack_ids)
+        ack_id = self._next_ack
+        self._next_ack += 1
+        if self.acks is None:
+            self.acks = {}
         self.acks[ack_id] = callback
         return ack_id
 
@@ -209,7 +214,8 @@ class SioServer:
                 self.handlers.handle_event(socket, data_list[0], data_list[1:], packet.id)
         elif ptype is SioType.ACK or ptype is SioType.BINARY_ACK:
             socket = client.sockets.get(packet.namespace)
-            callback = socket.acks.pop(packet.id, None) if socket is not None and packet.id is not None else None
+            acks = socket.acks if socket is not None else None
+            callback = acks.pop(packet.id, None) if acks is not None and packet.id is not None else None
             if socket is not None and callback is not None:
                 self.handlers.handle_ack(socket, callback, packet.data)
         elif ptype is SioType.CONNECT:
@@ -352,7 +358,7 @@ class SioServer:
         socket.connected = True
         if self.store is not None and socket.pid is not None:
             self._save(socket)
-        pending, socket.pending = socket.pending, []
+        pending, socket.pending = socket.pending or (), None
         missed, socket.missed = socket.missed, ()
         # As Node's socket.io: the missed events come first; the client hands them over before "connect".
         socket.client.conn.send_batch([*missed, reply, *pending])
@@ -437,8 +443,8 @@ class SioServer:
         rooms = self.namespaces.get(socket.namespace)
         if rooms is not None:
             rooms.remove(socket)
-        callbacks = list(socket.acks.values())
-        socket.acks.clear()
+        callbacks = list(socket.acks.values()) if socket.acks else []
+        socket.acks = None
         for callback in callbacks:
             # An ack somebody blocks on (``call()``) has a ``cancel`` to end the wait.
             cancel = getattr(callback, "cancel", None)
