@@ -9,7 +9,7 @@ Redis Streams with REDIS_STREAMS=1.  METRICS=1 and ADMIN=1 as for bench/app_def.
 import logging
 import os
 
-from flask import Flask
+from flask import Flask, request
 
 from surge import SocketIO, emit, join_room
 
@@ -28,8 +28,19 @@ if os.environ.get("ADMIN") == "1":
     socketio.instrument(auth=False, ui_path=None)
 
 
+# REALISTIC=1 (bench/compare.py's "realistic"): what an app's handler does besides answering,
+# a lookup of the client's profile and a join_room, each echo.
+REALISTIC = os.environ.get("REALISTIC") == "1"
+profiles: dict[str, dict[str, str]] = {}
+
+
 @socketio.on("echo")
 async def echo(*args):
+    if REALISTIC:
+        profile = profiles.get(request.sid)
+        if profile is None:
+            profile = profiles[request.sid] = {"name": "user", "room": "lobby"}
+        join_room(profile["room"])
     return args
 
 

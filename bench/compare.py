@@ -28,7 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = Path(os.environ.get("BENCH_HARNESS", ROOT.parent / "shared" / "bench" / "run.sh"))
 EXTRA = ["binary", "large", "rooms"]
-SCENARIOS = ["connect", "echo1", "echo50", "broadcast", "polling", "memory", *EXTRA]
+# The harness's scenario against every target's bench app with an environment: echo50 whose
+# handler also looks the client's profile up and joins a room (REALISTIC in bench/app_*.py, node_app.js).
+VARIANTS = {"realistic": ("echo50", {"REALISTIC": "1"})}
+SCENARIOS = ["connect", "echo1", "echo50", "broadcast", "polling", "memory", *EXTRA, *VARIANTS]
 TARGETS = {
     "surge-def": ["custom", shlex.join([sys.executable, str(ROOT / "bench" / "app_def.py")])],
     "surge-async": ["custom", shlex.join([sys.executable, str(ROOT / "bench" / "app_async.py")])],
@@ -45,6 +48,7 @@ HEADLINE = {
     "binary": ("acks_per_s", "acks/s", True),
     "large": ("acks_per_s", "acks/s", True),
     "rooms": ("deliveries_per_s", "deliveries/s", True),
+    "realistic": ("acks_per_s", "acks/s", True),
 }
 
 
@@ -53,6 +57,11 @@ def run(target: str, scenario: str, port: int) -> dict[str, object]:
         return run_extra(target, scenario, port)
     harness_target, command = TARGETS[target]
     env = dict(os.environ, BENCH_PORT=str(port), REPS="1")
+    if scenario in VARIANTS:
+        scenario, extra = VARIANTS[scenario]
+        env.update(extra)
+        env.setdefault("SOCKET_IO", str(socket_io_package()))
+        harness_target = "custom"  # Node too: bench/node_app.js, which reads the variant's environment
     if harness_target == "custom":
         env["BENCH_SERVER_CMD"] = command
     with tempfile.NamedTemporaryFile(suffix=".jsonl") as results:
@@ -185,6 +194,8 @@ def write_report(scenarios: list[str], reps: int, raw: dict[tuple[str, str], lis
         "`binary` echoes a 1 KiB binary attachment (50 clients, closed loop); `large` echoes a",
         "64 KiB string (10 clients); `rooms` has 1000 clients in 100 rooms of 10 and one sender",
         "with 50 emits in flight, each to a random room (deliveries counted where they arrive).",
+        "`realistic` is the harness's echo50 against the same apps with `REALISTIC=1`: each echo",
+        "handler also looks the client's profile up in a dict and joins a room, as an app's would.",
         "",
         "## Profiling",
         "",

@@ -11,70 +11,20 @@ the pings answered (clients times seconds if every heartbeat went out on time).
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+from pinned import SERVERS, run
 
 
 def measure(command: list[str], clients: int, seconds: float) -> dict[str, float]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = dict(os.environ, PORT=str(port), PING_INTERVAL="1", PYTHONPATH=str(ROOT / "src"))
-    env.setdefault("SOCKET_IO", str(ROOT / "node_modules" / "socket.io"))  # Node's, as package.json pins it
-    server = subprocess.Popen(["taskset", "-c", "0", *command], env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
-        rss0 = rss_kib(server.pid)
-        opts = json.dumps({"port": port, "n": clients, "seconds": seconds})
-        load = subprocess.Popen(
-            ["taskset", "-c", "1", "node", str(ROOT / "bench" / "idle_clients.js"), opts],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert load.stdout is not None
-        opened = json.loads(load.stdout.readline())
-        time.sleep(2)  # the connects' own work is over
-        cpu0, wall0 = cpu_seconds(server.pid), time.monotonic()
-        done = json.loads(load.stdout.readline())
-        cpu = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - wall0) * 100
-        rss = rss_kib(server.pid)
-        load.wait(30)
-    finally:
-        server.terminate()
-        server.wait(20)
+    r = run(command, "idle_clients.js", {"n": clients, "seconds": seconds}, {"PING_INTERVAL": "1"})
+    opened, done = r["ready"], r["done"]
     return {
         "open": opened["open"],
         "still_open": done["open"] - done["closed"],
-        "cpu_pct": cpu,
-        "kib_per_client": (rss - rss0) / max(1, opened["open"]),
+        "cpu_pct": r["cpu_pct"],
+        "kib_per_client": (r["rss_kib"] - r["rss0_kib"]) / max(1, opened["open"]),
         "pings_per_s": done["pings"] / seconds,
     }
 
@@ -82,15 +32,10 @@ def measure(command: list[str], clients: int, seconds: float) -> dict[str, float
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
-    servers = {
-        "node-socketio": ["node", str(ROOT / "bench" / "node_app.js")],
-        "surge-def": [sys.executable, str(ROOT / "bench" / "app_def.py")],
-        "surge-async": [sys.executable, str(ROOT / "bench" / "app_async.py")],
-    }
     print(f"{clients} idle clients, heartbeat every 1 s, {seconds:.0f} s idle window")
     print("| server | connected (still, at the end) | server CPU % | RSS KiB/client | pings answered/s |")
     print("|---|---:|---:|---:|---:|")
-    for name, command in servers.items():
+    for name, command in SERVERS.items():
         r = measure(command, clients, seconds)
         print(
             f"| {name} | {r['open']:,.0f} ({r['still_open']:,.0f}) | {r['cpu_pct']:.1f} |"

@@ -10,9 +10,20 @@ const io = new Server(require('http').createServer().listen(Number(process.env.P
   serveClient: false,
   pingInterval,
 });
+// REALISTIC=1 (bench/compare.py's "realistic"): a lookup of the client's profile and a join, each echo.
+const realistic = process.env.REALISTIC === '1';
+const profiles = new Map();
 io.on('connection', (socket) => {
   socket.on('echo', (...args) => {
     const ack = args.pop();
+    if (realistic) {
+      let profile = profiles.get(socket.id);
+      if (profile === undefined) {
+        profile = { name: 'user', room: 'lobby' };
+        profiles.set(socket.id, profile);
+      }
+      socket.join(profile.room);
+    }
     if (typeof ack === 'function') ack(...args);
   });
   socket.on('join', (...args) => {
