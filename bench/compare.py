@@ -8,7 +8,9 @@ for its six scenarios, and ``bench/extra_load.js`` for three it lacks (binary
 attachments, large messages, many rooms), run the harness's way (server on CPU 0,
 generator on CPU 1) against ``bench/app_*.py`` and ``bench/node_app.js``.
 The table gives medians and each Surge figure as a ratio to node-socketio from
-the same run; ``docs/benchmarks.png`` charts the ratios.
+the same run; ``docs/benchmarks.png`` charts the ratios.  With no scenario named,
+the report also gets one run of bench/idle.py (IDLE_CLIENTS, 20,000 by default)
+and bench/chat.py, which measure what the harness cannot (CPU at idle, latency).
 """
 
 from __future__ import annotations
@@ -155,10 +157,25 @@ def main() -> None:
                 )
                 if value is not None:
                     raw.setdefault((target, scenario), []).append(value)
-    write_report(scenarios, reps, raw)
+    sections = []
+    if not sys.argv[1:]:
+        idle = ["idle.py", os.environ.get("IDLE_CLIENTS", "20000"), "20"]
+        sections = [("Idle clients", idle), ("A chat", ["chat.py"])]
+    write_report(scenarios, reps, raw, [(title, script_table(argv)) for title, argv in sections])
 
 
-def write_report(scenarios: list[str], reps: int, raw: dict[tuple[str, str], list[float]]) -> None:
+def script_table(argv: list[str]) -> list[str]:
+    """What one of bench/'s own scripts prints (a Markdown table and the command)."""
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / argv[0]), *argv[1:]], capture_output=True, text=True)
+    return out.stdout.strip().splitlines() if out.returncode == 0 else [f"failed: {out.stderr[-500:]}"]
+
+
+def write_report(
+    scenarios: list[str],
+    reps: int,
+    raw: dict[tuple[str, str], list[float]],
+    sections: list[tuple[str, list[str]]],
+) -> None:
     med = {key: statistics.median(values) for key, values in raw.items()}
     lines = [
         "# Benchmarks",
@@ -197,6 +214,7 @@ def write_report(scenarios: list[str], reps: int, raw: dict[tuple[str, str], lis
         "`realistic` is the harness's echo50 against the same apps with `REALISTIC=1`: each echo",
         "handler also looks the client's profile up in a dict and joins a room, as an app's would.",
         "",
+        *[line for title, table in sections for line in (f"## {title}", "", *table, "")],
         "## Profiling",
         "",
         "`python bench/inprocess.py [websocket|polling] [async|def]` measures Surge's own cost per",

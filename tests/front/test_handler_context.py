@@ -124,3 +124,16 @@ def test_a_handler_context_restores_what_was_there() -> None:
         raise ValueError("escapes the handler")
     assert _cv_app.get(None) is None
     assert _cv_request.get(None) is None
+
+
+def test_the_context_functions_refuse_to_run_outside_a_handler() -> None:
+    """No request context, or a Flask route's (a request with no sid): a RuntimeError that says why
+    (Flask-SocketIO lets Flask's "outside of application context", or an AttributeError, through)."""
+    from surge import emit, join_room
+
+    app, _, _ = make_app()
+    for call in (lambda: emit("x"), lambda: join_room("r")):
+        with pytest.raises(RuntimeError, match="inside a Socket"):
+            call()
+        with app.test_request_context("/"), pytest.raises(RuntimeError, match="inside a Socket"):
+            call()
