@@ -24,7 +24,7 @@ def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     rooms = int(sys.argv[2]) if len(sys.argv) > 2 else 200
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 20.0
-    print(f"{clients} clients in {rooms} rooms, a message each every {INTERVAL:.0f} s, {seconds:.0f} s window")
+    print(f"{clients} clients in {rooms} rooms, a message each every {INTERVAL:.0f} s, {seconds:.0f} s window\n")
     print("| server | deliveries/s (expected) | latency p50 ms | p99 ms | max ms | server CPU % |")
     print("|---|---:|---:|---:|---:|---:|")
     opts = {"n": clients, "rooms": rooms, "interval": INTERVAL, "seconds": seconds}

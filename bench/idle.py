@@ -32,7 +32,7 @@ def measure(command: list[str], clients: int, seconds: float) -> dict[str, float
 def main() -> None:
     clients = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
-    print(f"{clients} idle clients, heartbeat every 1 s, {seconds:.0f} s idle window")
+    print(f"{clients} idle clients, heartbeat every 1 s, {seconds:.0f} s idle window\n")
     print("| server | connected (still, at the end) | server CPU % | RSS KiB/client | pings answered/s |")
     print("|---|---:|---:|---:|---:|")
     for name, command in SERVERS.items():
