@@ -38,6 +38,7 @@ def wire(
     if recovery is None or queue is None:
         return None, None
     sio.node = node
+    recovery.awaits_stream()
     if queue is worker_bus:
         from surge.queue.bus_sessions import BusSessions
 

@@ -16,13 +16,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
 from tests.conftest import APPS, PEERS, ServerProcess
-from tests.integration.test_recovery import RECOVERED
+from tests.integration.test_recovery import RECOVERED, WAYS
 from tests.proxy import TcpProxy
 
 
@@ -217,3 +218,29 @@ def test_a_client_of_a_worker_killed_or_stopped_recovers_on_a_live_worker(
         assert [args[:2] for args in result["got"]] == RECOVERED
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_a_client_moves_to_a_process_started_another_way(tmp_path: Path, redis_url: str, way: str) -> None:
+    """The first process from socketio.run, the second from flask run, gunicorn or uvicorn."""
+    code, env = WAYS[way]
+    (tmp_path / "serve.py").write_text(code)
+    config = {"QUEUE_URL": redis_url, "CHANNEL": "surge-recovery-" + secrets.token_hex(4)}
+    first = ServerProcess(APPS / "recovery_app.py", config)
+    second = ServerProcess(tmp_path / "serve.py", {**config, **env}, cwd=APPS)
+    proxy = TcpProxy(first.port)
+    try:
+        time.sleep(0.5)
+
+        def cut(sid: str) -> None:
+            proxy.target_port = second.port
+            proxy.drop()
+
+        result = moved_client(f"http://127.0.0.1:{proxy.port}", ["websocket"], cut)
+        assert result["recovered"] is True, (way, result)
+        assert result["id"] == result["firstId"]
+        assert [args[:2] for args in result["got"]] == RECOVERED
+    finally:
+        proxy.close()
+        first.stop()
+        second.stop()

@@ -34,7 +34,9 @@ from surge.queue.redis_pubsub import STREAM_MAXLEN, RedisPubSub
 
 log = logging.getLogger("surge.queue")
 
-BLOCK_MS = 5000  # an XREAD waits this long for entries, then asks again
+# An XREAD waits this long for entries, then asks again: under redis-py's socket timeout (5 s by
+# default since redis-py 6), or an idle stream's reader times out, reconnects and logs it every 5 s.
+BLOCK_MS = 2000
 BATCH = 1000  # entries an XREAD returns at most
 
 
@@ -89,9 +91,9 @@ class RedisStreams(RedisPubSub):
         finally:
             await presence.aclose()  # type: ignore[no-untyped-call]
 
-    async def _backfill(self, client: aioredis.Redis) -> None:
-        """The stream's entries of the last ``backfill_seconds``, up to where reading begins."""
-        assert self.backfill is not None
+    async def _past(self, client: aioredis.Redis) -> tuple[list[tuple[bytes, int, float]], int]:
+        """The stream's entries of the last ``backfill_seconds`` up to where reading begins (data, seq,
+        age), and the seq after which they are complete."""
         now_ms = int(time.time() * 1000)
         start = f"{max(0, now_ms - int(self.backfill_seconds * 1000))}-0"
         oldest: Any = await client.xrange(self.channel, count=1)
@@ -111,22 +113,25 @@ class RedisStreams(RedisPubSub):
                 break
             last = batch[-1][0]
             cursor = "(" + (last.decode() if isinstance(last, bytes) else last)
-        self.backfill(entries, since)
         log.info(
             "read %d entries of the stream's last %.0f s for connection state recovery",
             len(entries),
             self.backfill_seconds,
         )
+        return entries, since
 
     async def _resume_point(self, client: aioredis.Redis, reconnected: bool) -> None:
         """Where reading starts: after the newest entry at the first start, after the last one read since."""
         if self.last_id == "$":
             newest: Any = await client.xrevrange(self.channel, count=1)
             self.last_id = newest[0][0] if newest else "0-0"
+            past = (await self._past(client) if newest else ([], 0)) if self.backfill is not None else None
+            # Joined and backfilled in one step of the loop: no claim sees the one without the other.
             if self.joined is not None:
                 self.joined(seq(self.last_id))
-            if self.backfill is not None and newest:
-                await self._backfill(client)
+            if past is not None:
+                assert self.backfill is not None
+                self.backfill(*past)
             return
         if not reconnected:
             return

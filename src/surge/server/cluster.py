@@ -181,6 +181,7 @@ class Cluster:
             if message.kind == Kind.EMIT and not message.id and message.packet.endswith("]"):
                 events.append((message.packet, message.attachments, message.ns, message.to, message.skip, seq, age))
         recovery.backfill(events, since)
+        self.sio.stream_joined()
 
     def _announce_takeover(self, shared: Shared) -> None:
         self._send(QueueMessage(Kind.TAKEOVER, self.node, shared.namespace, id=shared.pid, target=shared.node))

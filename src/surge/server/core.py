@@ -20,7 +20,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.server.recovery import Recovery, Restored, SessionStore, Shared
+from surge.server.recovery import UNKNOWN, Recovery, Restored, SessionStore, Shared
 from surge.server.rooms import Rooms
 
 if TYPE_CHECKING:
@@ -169,6 +169,9 @@ class SioServer:
         self.store: SessionStore | None = None
         self.node = ""
         self.on_takeover: Callable[[Shared], None] | None = None  # tell its process (the cluster does)
+        # Claims answered before this process read the stream (a server started by its first
+        # request, under a WSGI server): decided once it has (stream_joined).
+        self._unjoined_claims: list[Callable[[], None]] = []
         self.max_attachments = max_attachments
         self.always_connect = always_connect
         self.dumps = dumps
@@ -270,10 +273,13 @@ class SioServer:
         self, client: SioClient, namespace: str, auth: Any, pid: str, offset: Any, shared: Shared | None
     ) -> None:
         """The store answered a reconnecting client's claim: its session, if it can be recovered."""
+        assert self.recovery is not None
+        if self.recovery.evicted == UNKNOWN and not client.conn.closed:  # this process does not read the stream yet
+            self._unjoined_claims.append(lambda: self._claimed(client, namespace, auth, pid, offset, shared))
+            return
         client.claiming = tuple(n for n in client.claiming if n != namespace)
         if client.conn.closed:
             return  # its connection went away meanwhile
-        assert self.recovery is not None
         restored = None
         if shared is not None and shared.namespace == namespace:
             if shared.node == self.node:
@@ -283,6 +289,13 @@ class SioServer:
             if restored is None:
                 restored = self.recovery.restore_shared(shared, offset)
         self._open(client, namespace, auth, restored)
+
+    def stream_joined(self) -> None:
+        """This process reads the cluster's stream now, its recent past logged: decide the claims
+        that waited for it."""
+        waiting, self._unjoined_claims = self._unjoined_claims, []
+        for claimed in waiting:
+            claimed()
 
     def _open(self, client: SioClient, namespace: str, auth: Any, restored: Restored | None) -> None:
         recovery = self.recovery

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+UNKNOWN = 1 << 128  # an ``evicted`` that no seq reaches: nothing can be recovered yet
 ENTRY_OVERHEAD = 240  # bytes an entry costs besides its text and attachments (measured: bench/recovery_memory.py)
 
 
@@ -153,6 +154,12 @@ class Recovery:
         self.size += size
         self._evict(now)
         return seq, marked
+
+    def awaits_stream(self) -> None:
+        """This process will log a cluster's stream: until it reads it (:meth:`joined_stream_at`) its
+        log says nothing, and no session is recovered here (a server started on its first request,
+        under a WSGI server, meets a reconnecting client first)."""
+        self.evicted = UNKNOWN
 
     def joined_stream_at(self, seq: int) -> None:
         """This process reads a cluster's stream from after ``seq``: what came before is not in its log."""
