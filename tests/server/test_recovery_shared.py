@@ -222,3 +222,20 @@ def test_a_process_started_later_recovers_from_the_streams_past_it_read_at_its_s
     assert sid_of(back) == sid
     assert [d[:2] for d in events(back.take())] == [["missed", "to room"]]
     assert late.recovery.seq == missed_at
+
+
+def test_a_claim_answered_before_this_process_reads_the_stream_waits_for_it() -> None:
+    c = Cluster()
+    sid, pid, offset = c.lost_in_room()
+    c.emit("missed", "to room", to="r1")
+    late, _ = c._server("late")
+    assert late.recovery is not None
+    late.recovery.awaits_stream()  # started by its first request: the stream not read yet
+    back = c.connect(late, "e2", {"pid": pid, "offset": offset})
+    assert back.take() == [] and late.sockets == {}  # nothing decided from an empty log
+    text = late.encode_event("/", ["missed", "to room"]).text
+    late.recovery.joined_stream_at(c.seq)
+    late.recovery.backfill([(text, (), "/", ("r1",), (), c.seq, 1.0)], since=c.seq - 100)
+    late.stream_joined()
+    sent = back.take()
+    assert [p.type for p in sent] == [SioType.EVENT, SioType.CONNECT] and sid_of(back) == sid
