@@ -6,12 +6,14 @@ QUEUE_URL and CHANNEL make it one process of a cluster on Redis Streams (test_re
 WORKERS=N runs it with socketio.run(workers=N).
 """
 
+import logging
 import os
 
 from flask import Flask, jsonify, request
 
 from surge import SocketIO, emit, join_room
 
+logging.basicConfig(level=logging.INFO)  # the log says why a session was not recovered
 app = Flask(__name__)
 queue = {}
 if "QUEUE_URL" in os.environ:

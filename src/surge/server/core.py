@@ -20,6 +20,7 @@ from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.server.observer import Observer
 from surge.server.recovery import UNKNOWN, Recovery, Restored, SessionStore, Shared
 from surge.server.rooms import Rooms
 
@@ -44,28 +45,6 @@ class Handlers(Protocol):
     def handle_ack(self, socket: SioSocket, callback: AckCallback, args: list[Any]) -> None: ...
 
     def handle_disconnect(self, socket: SioSocket, reason: str) -> None: ...
-
-
-class Observer(Protocol):
-    """Told what happens to sockets, on the loop thread (the Admin UI's reports, surge.admin).
-
-    ``received`` and ``sent`` are called only while ``SioServer.observe_events`` is set.
-    """
-
-    def connected(self, socket: SioSocket) -> None: ...
-
-    def disconnected(self, socket: SioSocket, reason: str, rooms: list[str]) -> None: ...
-
-    def joined(self, socket: SioSocket, room: str) -> None: ...
-
-    def left(self, socket: SioSocket, room: str) -> None: ...
-
-    def upgraded(self, socket: SioSocket) -> None: ...
-
-    def received(self, socket: SioSocket, data: list[Any]) -> None: ...
-
-    def sent(self, namespace: str, to: str | Iterable[str] | None, skip: Iterable[str], message: Outgoing) -> None:
-        """``message`` goes to the sockets ``targets(namespace, to, skip)`` names."""
 
 
 class SioSocket:
@@ -288,6 +267,13 @@ class SioServer:
                 self.on_takeover(shared)  # its socket there is not known to be dead yet
             if restored is None:
                 restored = self.recovery.restore_shared(shared, offset)
+        if restored is None:
+            log.info(
+                "session %s not recovered (%s) [%s]",
+                pid[:6],
+                "gone" if shared is None else "events left the log",
+                namespace,
+            )
         self._open(client, namespace, auth, restored)
 
     def stream_joined(self) -> None:
