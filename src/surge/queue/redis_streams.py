@@ -96,11 +96,13 @@ class RedisStreams(RedisPubSub):
         age), and the seq after which they are complete."""
         now_ms = int(time.time() * 1000)
         start = f"{max(0, now_ms - int(self.backfill_seconds * 1000))}-0"
-        oldest: Any = await client.xrange(self.channel, count=1)
-        # Complete from the start of the window, unless the stream begins later (it may have been trimmed).
+        # Complete from the start of the window; from the beginning if the stream begins later and
+        # still holds all it was ever given (Redis 7: entries-added); else from its oldest entry.
+        info: Any = await client.xinfo_stream(self.channel)
         since = seq(start) - 1
-        if oldest and _id(oldest[0][0]) > _id(start):
-            since = seq(oldest[0][0]) - 1
+        first = info.get("first-entry")
+        if first and _id(first[0]) > _id(start):
+            since = 0 if info.get("entries-added") == info.get("length") else seq(first[0]) - 1
         entries: list[tuple[bytes, int, float]] = []
         cursor = start
         while True:

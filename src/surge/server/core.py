@@ -269,9 +269,11 @@ class SioServer:
                 restored = self.recovery.restore_shared(shared, offset)
         if restored is None:
             log.info(
-                "session %s not recovered (%s) [%s]",
+                "session %s not recovered (%s; offset %s, the log complete after %x) [%s]",
                 pid[:6],
                 "gone" if shared is None else "events left the log",
+                offset,
+                self.recovery.evicted,
                 namespace,
             )
         self._open(client, namespace, auth, restored)

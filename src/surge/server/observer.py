@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from surge.engine.outgoing import Outgoing
-    from surge.server.core import SioSocket
+
+SioSocket = Any  # surge.server.core's, which imports this module (no cycle, even for type checking)
 
 
 class Observer(Protocol):
