@@ -264,3 +264,22 @@ def run_node(
     """Run a scenario of tests/peers/scenario.js with the official client ``version``."""
     opts = {"scenario": scenario, "url": url, "version": version, "transports": transports, **extra}
     return run_peer("scenario.js", opts)
+
+
+def pings_in(port: int, seconds: float) -> tuple[str, int]:
+    """The handshake, and the PINGs a WebSocket client that answers each at once gets in ``seconds``."""
+    from websockets.sync.client import connect
+
+    pings, started = 0, time.monotonic()
+    with connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
+        handshake = str(ws.recv(timeout=5))
+        assert handshake.startswith("0{")
+        while time.monotonic() - started < seconds:
+            try:
+                message = ws.recv(timeout=0.2)
+            except TimeoutError:
+                continue
+            if message == "2":
+                pings += 1
+                ws.send("3")
+    return handshake, pings

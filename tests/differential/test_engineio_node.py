@@ -22,7 +22,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import APPS, ServerProcess
+from tests.conftest import APPS, ServerProcess, pings_in
 from tests.differential.node import NodeServer
 
 PING_INTERVAL, PING_TIMEOUT, ALLOWED = 0.3, 0.25, "http://allowed.example"
@@ -185,28 +185,12 @@ def test_a_refused_origin_gets_no_cors_headers(ports: dict[str, int]) -> None:
         assert session.seen[-1][4] is None
 
 
-def pings_in(port: int, seconds: float) -> int:
-    """PINGs a WebSocket client that answers each at once gets in ``seconds``."""
-    pings, started = 0, time.monotonic()
-    with connect(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
-        assert str(ws.recv(timeout=5)).startswith("0{")
-        while time.monotonic() - started < seconds:
-            try:
-                message = ws.recv(timeout=0.2)
-            except TimeoutError:
-                continue
-            if message == "2":
-                pings += 1
-                ws.send("3")
-    return pings
-
-
 def test_a_ping_interval_shorter_than_the_ping_timeout_paces_the_pings_as_on_node() -> None:
     """pingInterval 0.3 s with pingTimeout 2 s (the fixture above has the interval the longer)."""
     node = NodeServer("node_server.js", {"pingInterval": 300, "pingTimeout": 2000, "origin": [ALLOWED]})
     surge = ServerProcess(APPS / "echo_app.py", {"PING_INTERVAL": "0.3", "PING_TIMEOUT": "2"})
     try:
-        counts = {"node": pings_in(node.port, 2.0), "surge": pings_in(surge.port, 2.0)}
+        counts = {"node": pings_in(node.port, 2.0)[1], "surge": pings_in(surge.port, 2.0)[1]}
     finally:
         node.stop()
         surge.stop()

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import APPS, ServerProcess, run_node
+from tests.conftest import APPS, ServerProcess, pings_in, run_node
 
 
 @pytest.fixture(scope="module")
@@ -257,17 +257,8 @@ def test_a_ping_every_ping_interval_even_when_it_is_shorter_than_ping_timeout() 
     pingTimeout without one); tests/differential/test_engineio_node.py compares the pace with Node's."""
     server = ServerProcess(APPS / "echo_app.py", {"PING_INTERVAL": "0.5", "PING_TIMEOUT": "20"})
     try:
-        with connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", open_timeout=5) as ws:
-            assert '"pingInterval":500' in str(ws.recv(timeout=5))
-            pings, started = 0, time.monotonic()
-            while time.monotonic() - started < 3.2:
-                try:
-                    message = ws.recv(timeout=0.5)
-                except TimeoutError:
-                    continue
-                if message == "2":
-                    pings += 1
-                    ws.send("3")
-            assert pings >= 5  # one each 0.5 s (with a 20 s timeout, not one each 20 s)
+        handshake, pings = pings_in(server.port, 3.2)
+        assert '"pingInterval":500' in handshake
+        assert pings >= 5  # one each 0.5 s (with a 20 s timeout, not one each 20 s)
     finally:
         server.stop()
