@@ -190,6 +190,7 @@ class Dispatcher:
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # attach() sets them
         self.pool: WorkerPool = None  # type: ignore[assignment]
         self.sio: SioServer = None  # type: ignore[assignment]
+        self._sync_batch: list[Job] = []
 
     def attach(self, loop: asyncio.AbstractEventLoop, pool: WorkerPool, sio: SioServer) -> None:
         self.loop, self.pool, self.sio = loop, pool, sio
@@ -297,7 +298,23 @@ class Dispatcher:
         if job[3]:
             self._start_eagerly(self._run_async(*job))
         else:
-            self.pool.submit(self._run_sync, *job)
+            batch = self._sync_batch
+            batch.append(job)
+            if len(batch) == 1:
+                self.loop.call_soon(self._submit_sync)
+
+    def _submit_sync(self) -> None:
+        """Hand the ``def`` handlers started in one loop iteration to the pool together.
+
+        Waking a worker preempts the loop thread, and the worker then waits for the GIL
+        the loop holds: a wake-up per event made two context switches per event.  Handed
+        over after the loop's other callbacks, the worker takes the whole batch in one
+        turn (echo50 with def handlers: 19.3k -> 39.0k acks/s, bench/before_after.py).
+        """
+        batch, self._sync_batch = self._sync_batch, []
+        submit, run = self.pool.submit, self._run_sync
+        for job in batch:
+            submit(run, *job)
 
     def _start_eagerly(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run an ``async def`` handler now, up to its first real wait, in a context of its own.

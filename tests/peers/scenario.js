@@ -267,7 +267,13 @@ const scenarios = {
     socket.onAny((...args) => got.push(args));
     const firstId = socket.id;
     await emitAck(socket, 'join', 'r1');
-    if (opts.before) await emitAck(socket, 'ping_me');
+    if (opts.before) {
+      // The handler emits "before" and returns: with a message queue the event comes back
+      // through the queue, so its ack can arrive first (as with python-socketio's queue managers).
+      const before = new Promise((resolve) => socket.once('before', resolve));
+      await emitAck(socket, 'ping_me');
+      await before;
+    }
     await emitAck(socket, 'push_later', (opts.delay || 200) / 1000);
     const reconnected = new Promise((resolve) => socket.once('connect', resolve));
     if (opts.cutByTest) {

@@ -1,4 +1,4 @@
-"""The elastic worker pool: grows when every worker is busy, up to its bound; idle workers retire."""
+"""The elastic worker pool: one queue, a watchdog that grows it when every worker is blocked, idle workers retire."""
 
 from __future__ import annotations
 
@@ -17,6 +17,39 @@ def test_grows_so_a_blocked_job_never_starves_the_next() -> None:
     assert done.wait(2)  # ran although the first job still blocks its thread
     assert pool.size == 2
     release.set()
+    pool.shutdown()
+
+
+def test_every_blocked_job_gets_a_thread_of_its_own() -> None:
+    pool = WorkerPool(max_workers=10, idle_timeout=5)
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def block() -> None:
+        started.release()
+        release.wait()
+
+    for _ in range(6):
+        pool.submit(block)
+    assert all(started.acquire(timeout=2) for _ in range(6))
+    assert pool.size == 6
+    release.set()
+    pool.shutdown()
+
+
+def test_a_burst_of_short_jobs_runs_on_few_threads() -> None:
+    pool = WorkerPool(max_workers=100, idle_timeout=5)
+    threads: set[str] = set()
+    done = threading.Semaphore(0)
+
+    def job() -> None:
+        threads.add(threading.current_thread().name)
+        done.release()
+
+    for _ in range(500):
+        pool.submit(job)
+    assert all(done.acquire(timeout=2) for _ in range(500))
+    assert len(threads) < 10  # a thread per job, as a pool that grows on every busy submit does, would be 100
     pool.shutdown()
 
 
