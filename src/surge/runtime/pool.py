@@ -7,7 +7,8 @@ never starve the others.
 Jobs wait in one queue.  A worker that finishes a job takes the next one without
 being woken, so a burst of short handlers runs on one thread in one turn of the
 GIL (this pool used to start a thread for each job that found every worker
-busy: 50 threads under a 50-client echo, for nothing a thread adds).  A watchdog thread looks at the queue every ``STALL_CHECK`` seconds while jobs
+busy: 50 threads under a 50-client echo, for nothing a thread adds).  A
+watchdog thread looks at the queue every ``STALL_CHECK`` seconds while jobs
 wait: if none was taken since its last look, every worker is blocked in a job,
 and it starts a thread for each waiting job.  So, below ``max_workers``, a
 handler that blocks delays the events queued behind it by about two looks
@@ -42,9 +43,7 @@ class WorkerPool:
         self._idle = 0  # threads waiting for a job
         self._threads = 0
         self._count = 0
-        self._taken = (
-            0  # jobs taken so far, the watchdog's sign of progress (an increment lost to a race still moves it)
-        )
+        self._taken = 0  # the watchdog's sign of progress (an increment lost to a race still moves it)
         self._waiting = threading.Event()  # set while jobs may wait behind busy workers
         self._watchdog: threading.Thread | None = None
         self._closed = False
