@@ -34,9 +34,9 @@ T = TypeVar("T")
 class SocketRequestContext(RequestContext):
     """The request context of a Socket.IO handler call.
 
-    Every handler call of a socket gets its own context and its own shallow copy
-    of the request, made from one prototype built at the socket's first handler:
-    building a context from scratch (URL adapter, URL match against the Flask
+    Every handler call of a socket gets its own context (a :class:`CallContext`)
+    and, when it reads ``request``, its own shallow copy of the request, made
+    from one prototype built at the socket's first handler: building a context from scratch (URL adapter, URL match against the Flask
     routes) was over a third of an async handler call's cost in the profile.
 
     ``push``/``pop`` do what Flask's do for a request, minus the work that is
@@ -81,14 +81,14 @@ class SocketRequestContext(RequestContext):
         pass  # the URL was routed to Socket.IO already
 
     def for_call(self, event: dict[str, Any] | None) -> SocketRequestContext:
-        """A copy for one handler call, with the per-call state ``RequestContext.__init__`` sets."""
-        ctx = _shallow_copy(self)
-        request: Any = _shallow_copy(self.request)
-        request.event = event
-        ctx.request = request
-        ctx.flashes = None
-        ctx._after_request_functions = []
-        return ctx
+        """The context of one handler call: what every call needs now, its request when first read."""
+        call = object.__new__(CallContext)  # and attributes set one by one: the fastest way measured
+        call.app = self.app
+        call._session = self._session
+        call.saves_session = self.saves_session
+        call._prototype = self
+        call._event = event
+        return call
 
     def push(self) -> None:
         app = self.app
@@ -99,7 +99,9 @@ class SocketRequestContext(RequestContext):
             )
         current = _cv_app.get(None)
         if current is None or current.app is not app:
-            self._app_token = _cv_app.set(AppContext(app))
+            context = object.__new__(CallAppContext)
+            context.app = app
+            self._app_token = _cv_app.set(context)
             if appcontext_pushed.receivers:
                 appcontext_pushed.send(app, _async_wrapper=app.ensure_sync)
         self._request_token = _cv_request.set(self)
@@ -124,6 +126,55 @@ class SocketRequestContext(RequestContext):
     def __enter__(self) -> SocketRequestContext:
         self.push()
         return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> None:
+        self.pop(exc)
+
+
+class CallContext(SocketRequestContext):
+    """A handler call's request context, whose request copy and per-request lists are made on first use.
+
+    A handler that never reads ``request`` (or flashes, or registers an ``after_this_request``)
+    costs no copy of the socket's request: making a call's context went from 0.65 to 0.15 µs.
+    """
+
+    _prototype: SocketRequestContext
+    _event: dict[str, Any] | None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "request":
+            value: Any = _shallow_copy(self._prototype.request)
+            value.event = self._event
+        elif name == "_after_request_functions" or name == "_cv_tokens":
+            value = []
+        elif name == "flashes":
+            value = None
+        elif name == "url_adapter":
+            value = self._prototype.url_adapter
+        else:
+            raise AttributeError(name)
+        self.__dict__[name] = value
+        return value
+
+
+class CallAppContext(AppContext):
+    """A handler call's app context, whose ``g`` is made on first use (most handlers never touch it).
+
+    Made with no ``__init__`` (0.09 µs against ``AppContext(app)``'s 0.26, which also builds ``g``
+    and a URL adapter).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "g":
+            value: Any = self.app.app_ctx_globals_class()
+        elif name == "_cv_tokens":
+            value = []
+        elif name == "url_adapter":
+            value = self.app.create_url_adapter(None)
+        else:
+            raise AttributeError(name)
+        self.__dict__[name] = value
+        return value
 
 
 def _shallow_copy(obj: T) -> T:

@@ -18,7 +18,7 @@ import inspect
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
@@ -292,11 +292,23 @@ class Dispatcher:
         self._start(job)
 
     def _start(self, job: Job) -> None:
+        """Start a handler: ``def`` ones go to the pool, ``async def`` ones run now, eagerly.
+
+        An ``async def`` handler runs up to its first real wait in a context of its own.  Most
+        never wait; they finish here without a Task or a trip round the loop.  One that waits
+        continues in a Task created with the same context (what Python 3.12's eager tasks do).
+        """
         state: SocketState | None = job[0].state
         if state is not None and state.activity is not None:
             state.activity.begin()
         if job[3]:
-            self._start_eagerly(self._run_async(*job))
+            coro = self._run_async(*job)
+            context = contextvars.copy_context()
+            try:
+                awaited = context.run(coro.send, None)
+            except StopIteration:
+                return
+            self.loop.create_task(continue_coroutine(coro, awaited), context=context)
         else:
             batch = self._sync_batch
             batch.append(job)
@@ -316,20 +328,6 @@ class Dispatcher:
         submit, run = self.pool.submit, self._run_sync
         for job in batch:
             submit(run, *job)
-
-    def _start_eagerly(self, coro: Coroutine[Any, Any, None]) -> None:
-        """Run an ``async def`` handler now, up to its first real wait, in a context of its own.
-
-        Most handlers never wait; they finish here without a Task or a trip round the loop.
-        One that waits continues in a Task created with the same context (what Python 3.12's
-        eager tasks do).
-        """
-        context = contextvars.copy_context()
-        try:
-            awaited = context.run(coro.send, None)
-        except StopIteration:
-            return
-        self.loop.create_task(continue_coroutine(coro, awaited), context=context)
 
     def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
         """On the loop, after a handler: its continuation, then the socket's next queued handler."""

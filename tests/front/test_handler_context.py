@@ -62,6 +62,27 @@ def test_each_event_gets_a_fresh_g() -> None:
     assert client.emit("remember_async", 4, callback=True) == [None, "remember_async"]
 
 
+def test_what_a_handler_sets_on_request_stays_in_its_call() -> None:
+    """Each call's request is made when first read (most handlers never read it); still, as in
+    Flask-SocketIO, it is a request of its own, made afresh from the connect request."""
+    app, socketio, _ = make_app()
+
+    @socketio.on("mark")
+    def mark() -> Any:
+        before = getattr(request, "mark", None)
+        request.mark = "set"  # type: ignore[attr-defined]
+        return [before, request.event["message"], request.sid is not None]
+
+    @socketio.on("untouched")
+    def untouched() -> str:
+        return "no request read"
+
+    client = socketio.test_client(app)
+    assert client.emit("mark", callback=True) == [None, "mark", True]
+    assert client.emit("untouched", callback=True) == "no request read"
+    assert client.emit("mark", callback=True) == [None, "mark", True]
+
+
 def test_a_copied_request_context_works_in_another_thread() -> None:
     app, socketio, _ = make_app()
     client = socketio.test_client(app)

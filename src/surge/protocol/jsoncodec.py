@@ -51,12 +51,8 @@ def _fast_dumps(obj: Any) -> str:
         return _std_dumps(obj)
 
 
-def _fast_loads(text: str | bytes) -> Any:
-    return orjson.loads(text)
-
-
 dumps: Callable[[Any], str] = _fast_dumps if orjson is not None else _std_dumps
-_loads: Callable[[str | bytes], Any] = _fast_loads if orjson is not None else _std_loads
+_loads: Callable[[str | bytes], Any] = orjson.loads if orjson is not None else _std_loads
 
 
 def guarded(parse: Callable[[str | bytes], Any]) -> Callable[[str | bytes], Any]:

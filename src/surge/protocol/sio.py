@@ -25,7 +25,7 @@ from typing import Any
 from surge.protocol import jsoncodec
 from surge.protocol.errors import RemoteProtocolError
 
-__all__ = ["SioDecoder", "SioPacket", "SioType", "encode"]
+__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack"]
 
 # Events a client may not emit: the reference parser refuses them.
 RESERVED_EVENTS = frozenset(
@@ -113,6 +113,14 @@ def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> 
     ), attachments
 
 
+def encode_ack(namespace: str, ack_id: int, args: list[Any], dumps: Callable[[Any], str] = jsoncodec.dumps) -> str:
+    """An ACK packet's text, for a handler's answer: :func:`encode` without building a packet.
+
+    Raises ``TypeError`` for data with bytes in it (they go as a BINARY_ACK, through :func:`encode`).
+    """
+    return f"3{ack_id}{dumps(args)}" if namespace == "/" else f"3{namespace},{ack_id}{dumps(args)}"
+
+
 def _valid_data(ptype: SioType, data: Any) -> bool:
     """The payload rules of the reference parser (events first: they are nearly every packet)."""
     if ptype is SioType.EVENT or ptype is SioType.BINARY_EVENT:
@@ -161,6 +169,31 @@ def _parse(text: str, max_attachments: int, loads: Callable[[str], Any]) -> tupl
     return SioPacket(ptype, namespace, data, ack_id, query), attachments
 
 
+def _parse_event(text: str, loads: Callable[[str], Any]) -> SioPacket | None:
+    """An EVENT to the default namespace (nearly every packet), or ``None`` for :func:`_parse` to read.
+
+    ``2``, the ack id's digits if any, then the JSON array: read with ``str.find``
+    instead of the header's regular expression (1.8 -> 1.0 µs a packet).  Anything
+    else, a wrong payload included, goes the general way, which says what is wrong.
+    """
+    start = text.find("[", 1, MAX_ACK_ID_DIGITS + 2)
+    if start < 0:
+        return None
+    ack_id = None
+    if start > 1:
+        digits = text[1:start]
+        if not (digits.isascii() and digits.isdigit()):
+            return None
+        ack_id = int(digits)
+    data = loads(text[start:])
+    if type(data) is not list or not data:
+        return None
+    name = data[0]
+    if (type(name) is str and name not in RESERVED_EVENTS) or type(name) is int:
+        return SioPacket(SioType.EVENT, "/", data, ack_id)
+    return None
+
+
 def reconstruct(obj: Any, attachments: list[bytes]) -> Any:
     """``obj`` with its attachment placeholders replaced by the attachments."""
     if isinstance(obj, list):
@@ -197,6 +230,10 @@ class SioDecoder:
         """Decode a text message."""
         if self._pending is not None:
             raise RemoteProtocolError("text message received while binary attachments are due")
+        if text[:1] == "2":
+            packet = _parse_event(text, self._loads)
+            if packet is not None:
+                return packet
         packet, count = _parse(text, self._max_attachments, self._loads)
         if count == 0:
             if packet.type is SioType.BINARY_EVENT or packet.type is SioType.BINARY_ACK:

@@ -580,11 +580,16 @@ class SioServer:
             return
         if self.trace:
             log.info("%s: sending ack %d %r [%s]", socket.sid, ack_id, args, socket.namespace)
-        text, attachments = sio.encode(SioPacket(SioType.ACK, socket.namespace, args, ack_id), self.dumps)
-        if attachments or not socket.connected:
+        try:
+            text = sio.encode_ack(socket.namespace, ack_id, args, self.dumps)
+        except TypeError:  # bytes in the answer: a BINARY_ACK and its attachments
+            text, attachments = sio.encode(SioPacket(SioType.ACK, socket.namespace, args, ack_id), self.dumps)
             socket.send(Outgoing(text, attachments))
-        else:
+            return
+        if socket.connected:
             socket.client.conn.send(text)  # one client: no shared frame to build and cache
+        else:
+            socket.send(Outgoing(text, []))
 
     def _outgoing(self, packet: SioPacket) -> Outgoing:
         text, attachments = sio.encode(packet, self.dumps)
