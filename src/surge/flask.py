@@ -32,10 +32,11 @@ from surge.core import ServerCore, event_args, skip_list
 from surge.dispatch import EmitterCallback, Registry
 from surge.engine.constants import Reason
 from surge.facade import ASYNC_MODE, ServerFacade
+from surge.flask_context import current_call
 from surge.handlers import Handler
 from surge.namespace import Namespace
 from surge.options import resolve as resolve_options
-from surge.queue.messages import Kind
+from surge.queue.messages import ENTER_ROOM, LEAVE_ROOM, Kind
 from surge.runtime.asgi import AsgiApp
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
@@ -221,11 +222,12 @@ class SocketIO:
         if kwargs:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         skip = skip_list(skip_sid)
-        sid = getattr(flask.request, "sid", None) if flask.has_request_context() else None
+        call = current_call()
+        sid = getattr(call[1], "sid", None) if call is not None else None
         if not include_self and not skip and sid is not None:
             skip.append(sid)  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
         if callback is not None and sid is not None:
-            callback = EmitterCallback(callback, sid, flask.request.namespace)  # type: ignore[attr-defined]
+            callback = EmitterCallback(callback, sid, call[1].namespace)  # type: ignore[index]
         self.core.emit(event, event_args(args), namespace, to, skip, callback)
 
     def send(
@@ -484,14 +486,12 @@ class SocketIO:
 
 
 def _current() -> tuple[SocketIO, str, str]:
-    # The request proxy looked up once (each lookup of a Flask proxy costs about as much as the rest
-    # of a join_room: bench/compare.py's "realistic" scenario).
-    request = flask.request._get_current_object() if flask.has_request_context() else None  # type: ignore[attr-defined]
-    sid = getattr(request, "sid", None)
-    if sid is None:
+    call = current_call()
+    if call is None or getattr(call[1], "sid", None) is None:  # no request context, or a Flask route's
         raise RuntimeError("this function works only inside a Socket.IO handler")
-    socketio: SocketIO = flask.current_app.extensions["socketio"]
-    return socketio, sid, request.namespace  # type: ignore[union-attr]
+    app, request = call
+    socketio: SocketIO = app.extensions["socketio"]
+    return socketio, request.sid, request.namespace
 
 
 def emit(event: str, *args: Any, **kwargs: Any) -> None:
@@ -523,13 +523,13 @@ def call(event: str, *args: Any, **kwargs: Any) -> Any:
 def join_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Put the sender (or ``sid``) in ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.core.room_operation(Kind.ENTER_ROOM, namespace or current_ns, sid or current_sid, room)
+    socketio.core.room_operation(ENTER_ROOM, namespace or current_ns, sid or current_sid, room)
 
 
 def leave_room(room: str, sid: str | None = None, namespace: str | None = None) -> None:
     """Take the sender (or ``sid``) out of ``room``."""
     socketio, current_sid, current_ns = _current()
-    socketio.core.room_operation(Kind.LEAVE_ROOM, namespace or current_ns, sid or current_sid, room)
+    socketio.core.room_operation(LEAVE_ROOM, namespace or current_ns, sid or current_sid, room)
 
 
 def close_room(room: str, namespace: str | None = None) -> None:

@@ -15,12 +15,14 @@ the session.  :data:`HandlerContext` is the class that makes them:
 Both have the same surface: ``prototype(app, socket)`` once per socket,
 ``open_session()``/``use_session()`` for the managed session,
 ``for_call(event)`` per call (a context manager), ``error`` and
-``handler_returned()``.
+``handler_returned()``.  :func:`current_call` gives the current app and
+request, for the context functions (``emit()``, ``join_room()``...).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -109,14 +111,22 @@ class _ManagedSessions(SessionInterface):
         return self.inner.is_null_session(obj)
 
 
-def _choose() -> Any:
+def _public_current_call() -> tuple[Flask, Any] | None:
+    if not flask.has_request_context():
+        return None
+    return flask.current_app._get_current_object(), flask.request._get_current_object()  # type: ignore[attr-defined]
+
+
+def _choose() -> tuple[Any, Callable[[], tuple[Flask, Any] | None]]:
     if os.environ.get("SURGE_FLASK_CONTEXT") == "public":
-        return PublicRequestContext
+        return PublicRequestContext, _public_current_call
     try:
-        from surge._flask_internals import SocketRequestContext
+        from surge._flask_internals import SocketRequestContext, current_call
     except ImportError:  # a Flask without the private names this relies on
-        return PublicRequestContext
-    return SocketRequestContext
+        return PublicRequestContext, _public_current_call
+    return SocketRequestContext, current_call
 
 
-HandlerContext: Any = _choose()
+HandlerContext: Any
+# current_call(): (current app, current request) in a request context, else None.
+HandlerContext, current_call = _choose()

@@ -25,7 +25,7 @@ from typing import Any
 from surge.protocol import jsoncodec
 from surge.protocol.errors import RemoteProtocolError
 
-__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack"]
+__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack", "has_binary"]
 
 # Events a client may not emit: the reference parser refuses them.
 RESERVED_EVENTS = frozenset(
@@ -65,13 +65,14 @@ class SioPacket:
 _BINARY = (bytes, bytearray, memoryview)
 
 
-def _has_binary(obj: Any) -> bool:
+def has_binary(obj: Any) -> bool:
+    """Whether bytes are somewhere in ``obj`` (they go as attachments)."""
     if isinstance(obj, _BINARY):
         return True
     if isinstance(obj, (list, tuple)):
-        return any(_has_binary(v) for v in obj)
+        return any(has_binary(v) for v in obj)
     if isinstance(obj, dict):
-        return any(_has_binary(v) for v in obj.values())
+        return any(has_binary(v) for v in obj.values())
     return False
 
 
@@ -86,25 +87,30 @@ def _deconstruct(obj: Any, attachments: list[bytes]) -> Any:
     return obj
 
 
-def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> tuple[str, list[bytes]]:
+def encode(
+    packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps, binary: bool = False
+) -> tuple[str, list[bytes]]:
     """Encode ``packet``; returns the text packet and its binary attachments.
 
     EVENT and ACK packets whose data holds bytes become BINARY_EVENT and
-    BINARY_ACK automatically.
+    BINARY_ACK automatically.  ``binary=True`` says the data of this EVENT or
+    ACK holds bytes (:func:`has_binary`): no JSON attempt first.
     """
     ptype, data = packet.type, packet.data
     attachments: list[bytes] = []
     body = None
-    if data is not None:
+    if data is not None and not binary:
         try:
             body = dumps(data)
         except TypeError:
             # JSON refuses bytes: the common case pays nothing for the binary check.
-            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not _has_binary(data):
+            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not has_binary(data):
                 raise
-            data = _deconstruct(data, attachments)
-            ptype = SioType.BINARY_EVENT if ptype is SioType.EVENT else SioType.BINARY_ACK
-            body = dumps(data)
+            binary = True
+    if binary:
+        data = _deconstruct(data, attachments)
+        ptype = SioType.BINARY_EVENT if ptype is SioType.EVENT else SioType.BINARY_ACK
+        body = dumps(data)
     namespace = packet.namespace
     return (
         f"{ptype:d}{f'{len(attachments)}-' if attachments else ''}"

@@ -25,7 +25,7 @@ from surge.protocol import sio as sio_codec
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.queue import foreign, messages
-from surge.queue.messages import Kind, QueueMessage
+from surge.queue.messages import CLOSE_ROOM, ENTER_ROOM, LEAVE_ROOM, Kind, QueueMessage
 from surge.server.core import AckCallback, SioServer, SioSocket
 from surge.server.recovery import Shared
 
@@ -110,7 +110,7 @@ class Cluster:
     def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
         """enter_room / leave_room / disconnect for one sid, close_room for a room."""
         local = self._apply(kind, namespace, sid, room)
-        if kind == Kind.CLOSE_ROOM or not local:
+        if kind == CLOSE_ROOM or not local:
             self._send(QueueMessage(kind, self.node, namespace, sid=sid, room=room))
 
     def sockets_operation(self, kind: str, namespace: str, to: str | Iterable[str] | None, room: str = "") -> None:
@@ -120,14 +120,14 @@ class Cluster:
 
     def _apply(self, kind: str, namespace: str, sid: str, room: str) -> bool:
         sio = self.sio
-        if kind == Kind.CLOSE_ROOM:
+        if kind == CLOSE_ROOM:
             sio.close_room(room, namespace)
             return True
         if sid not in sio.sockets:
             return False
-        if kind == Kind.ENTER_ROOM:
+        if kind == ENTER_ROOM:
             sio.enter_room(sid, room, namespace)
-        elif kind == Kind.LEAVE_ROOM:
+        elif kind == LEAVE_ROOM:
             sio.leave_room(sid, room, namespace)
         else:
             sio.disconnect(sid, namespace)

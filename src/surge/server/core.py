@@ -582,8 +582,12 @@ class SioServer:
             log.info("%s: sending ack %d %r [%s]", socket.sid, ack_id, args, socket.namespace)
         try:
             text = sio.encode_ack(socket.namespace, ack_id, args, self.dumps)
-        except TypeError:  # bytes in the answer: a BINARY_ACK and its attachments
-            text, attachments = sio.encode(SioPacket(SioType.ACK, socket.namespace, args, ack_id), self.dumps)
+        except TypeError:
+            if not sio.has_binary(args):
+                raise
+            # Bytes in the answer: a BINARY_ACK and its attachments.
+            packet = SioPacket(SioType.ACK, socket.namespace, args, ack_id)
+            text, attachments = sio.encode(packet, self.dumps, binary=True)
             socket.send(Outgoing(text, attachments))
             return
         if socket.connected:
