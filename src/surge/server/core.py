@@ -460,9 +460,10 @@ class SioServer:
             self._join(socket, room, self.namespaces[namespace])
 
     def _join(self, socket: SioSocket, room: str, rooms: Rooms[SioSocket]) -> None:
-        new = room not in socket.rooms
+        if room in socket.rooms:
+            return  # a handler joining its room at every event: nothing to do
         rooms.join(socket, room)
-        if new and socket.connected:
+        if socket.connected:
             self._rooms_changed(socket)
             if self.observer is not None:
                 self.observer.joined(socket, room)
