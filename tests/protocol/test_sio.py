@@ -212,9 +212,14 @@ def test_the_event_fast_path_reads_what_the_general_parser_reads(tail: str) -> N
 
 @given(namespaces, st.lists(json_values, max_size=4), st.integers(0, 10**12))
 def test_the_ack_fast_path_writes_what_encode_writes(namespace: str, args: list[Any], ack_id: int) -> None:
-    assert encode_ack(namespace, ack_id, args) == encode(SioPacket(SioType.ACK, namespace, args, ack_id))[0]
+    assert encode_ack(namespace, ack_id, args) == encode(SioPacket(SioType.ACK, namespace, args, ack_id))
 
 
-def test_the_ack_fast_path_refuses_bytes_for_encode_to_send_as_attachments() -> None:
-    with pytest.raises(TypeError):
-        encode_ack("/", 1, [b"x"])
+@given(namespaces, st.lists(with_binary, max_size=4), st.integers(0, 10**12))
+def test_an_ack_with_bytes_is_a_binary_ack_as_encode_writes_it(namespace: str, args: list[Any], ack_id: int) -> None:
+    assert encode_ack(namespace, ack_id, args) == encode(SioPacket(SioType.ACK, namespace, args, ack_id))
+
+
+def test_an_ack_that_is_not_json_is_refused_with_the_json_error() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_ack("/", 1, [object()])

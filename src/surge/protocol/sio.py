@@ -25,7 +25,7 @@ from typing import Any
 from surge.protocol import jsoncodec
 from surge.protocol.errors import RemoteProtocolError
 
-__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack", "has_binary"]
+__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack"]
 
 # Events a client may not emit: the reference parser refuses them.
 RESERVED_EVENTS = frozenset(
@@ -119,12 +119,17 @@ def encode(
     ), attachments
 
 
-def encode_ack(namespace: str, ack_id: int, args: list[Any], dumps: Callable[[Any], str] = jsoncodec.dumps) -> str:
-    """An ACK packet's text, for a handler's answer: :func:`encode` without building a packet.
-
-    Raises ``TypeError`` for data with bytes in it (they go as a BINARY_ACK, through :func:`encode`).
-    """
-    return f"3{ack_id}{dumps(args)}" if namespace == "/" else f"3{namespace},{ack_id}{dumps(args)}"
+def encode_ack(
+    namespace: str, ack_id: int, args: list[Any], dumps: Callable[[Any], str] = jsoncodec.dumps
+) -> tuple[str, list[bytes]]:
+    """An ACK packet, for a handler's answer: :func:`encode` without building a packet first."""
+    try:
+        body = dumps(args)
+    except TypeError:
+        if not has_binary(args):
+            raise
+        return encode(SioPacket(SioType.ACK, namespace, args, ack_id), dumps, binary=True)
+    return (f"3{ack_id}{body}" if namespace == "/" else f"3{namespace},{ack_id}{body}"), []
 
 
 def _valid_data(ptype: SioType, data: Any) -> bool:

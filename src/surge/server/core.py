@@ -581,20 +581,11 @@ class SioServer:
             return
         if self.trace:
             log.info("%s: sending ack %d %r [%s]", socket.sid, ack_id, args, socket.namespace)
-        try:
-            text = sio.encode_ack(socket.namespace, ack_id, args, self.dumps)
-        except TypeError:
-            if not sio.has_binary(args):
-                raise
-            # Bytes in the answer: a BINARY_ACK and its attachments.
-            packet = SioPacket(SioType.ACK, socket.namespace, args, ack_id)
-            text, attachments = sio.encode(packet, self.dumps, binary=True)
+        text, attachments = sio.encode_ack(socket.namespace, ack_id, args, self.dumps)
+        if attachments or not socket.connected:
             socket.send(Outgoing(text, attachments))
-            return
-        if socket.connected:
-            socket.client.conn.send(text)  # one client: no shared frame to build and cache
         else:
-            socket.send(Outgoing(text, []))
+            socket.client.conn.send(text)  # one client: no shared frame to build and cache
 
     def _outgoing(self, packet: SioPacket) -> Outgoing:
         text, attachments = sio.encode(packet, self.dumps)
