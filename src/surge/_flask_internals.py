@@ -36,8 +36,9 @@ class SocketRequestContext(RequestContext):
 
     Every handler call of a socket gets its own context (a :class:`CallContext`)
     and, when it reads ``request``, its own shallow copy of the request, made
-    from one prototype built at the socket's first handler: building a context from scratch (URL adapter, URL match against the Flask
-    routes) was over a third of an async handler call's cost in the profile.
+    from one prototype built at the socket's first handler: building a context
+    from scratch (URL adapter, URL match against the Flask routes) was over a
+    third of an async handler call's cost in the profile.
 
     ``push``/``pop`` do what Flask's do for a request, minus the work that is
     empty here: the URL was routed already, and teardown functions and context
@@ -184,7 +185,7 @@ def current_call() -> tuple[Flask, Any] | None:
     if ctx is None:
         return None
     # A handler call's request not read yet is its socket's, unchanged: no copy made for this.
-    request = ctx.__dict__.get("request") or ctx._prototype.request if type(ctx) is CallContext else ctx.request
+    request = (ctx.__dict__.get("request") or ctx._prototype.request) if type(ctx) is CallContext else ctx.request
     return _cv_app.get().app, request
 
 

@@ -223,11 +223,12 @@ class SocketIO:
             raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         skip = skip_list(skip_sid)
         call = current_call()
-        sid = getattr(call[1], "sid", None) if call is not None else None
+        request: Any = call[1] if call is not None else None
+        sid = getattr(request, "sid", None)
         if not include_self and not skip and sid is not None:
             skip.append(sid)  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
         if callback is not None and sid is not None:
-            callback = EmitterCallback(callback, sid, call[1].namespace)  # type: ignore[index]
+            callback = EmitterCallback(callback, sid, request.namespace)
         self.core.emit(event, event_args(args), namespace, to, skip, callback)
 
     def send(

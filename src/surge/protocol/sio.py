@@ -65,14 +65,13 @@ class SioPacket:
 _BINARY = (bytes, bytearray, memoryview)
 
 
-def has_binary(obj: Any) -> bool:
-    """Whether bytes are somewhere in ``obj`` (they go as attachments)."""
+def _has_binary(obj: Any) -> bool:
     if isinstance(obj, _BINARY):
         return True
     if isinstance(obj, (list, tuple)):
-        return any(has_binary(v) for v in obj)
+        return any(_has_binary(v) for v in obj)
     if isinstance(obj, dict):
-        return any(has_binary(v) for v in obj.values())
+        return any(_has_binary(v) for v in obj.values())
     return False
 
 
@@ -94,7 +93,7 @@ def encode(
 
     EVENT and ACK packets whose data holds bytes become BINARY_EVENT and
     BINARY_ACK automatically.  ``binary=True`` says the data of this EVENT or
-    ACK holds bytes (:func:`has_binary`): no JSON attempt first.
+    ACK holds bytes (the caller found out): no JSON attempt first.
     """
     ptype, data = packet.type, packet.data
     attachments: list[bytes] = []
@@ -104,7 +103,7 @@ def encode(
             body = dumps(data)
         except TypeError:
             # JSON refuses bytes: the common case pays nothing for the binary check.
-            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not has_binary(data):
+            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not _has_binary(data):
                 raise
             binary = True
     if binary:
@@ -126,7 +125,7 @@ def encode_ack(
     try:
         body = dumps(args)
     except TypeError:
-        if not has_binary(args):
+        if not _has_binary(args):
             raise
         return encode(SioPacket(SioType.ACK, namespace, args, ack_id), dumps, binary=True)
     return (f"3{ack_id}{body}" if namespace == "/" else f"3{namespace},{ack_id}{body}"), []
