@@ -17,7 +17,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask.json.provider import DefaultJSONProvider
 
 SID = "<sid>"
@@ -147,6 +147,13 @@ def build(
     @socketio.on("event_info")
     def event_info(*args: Any) -> Any:
         return anonymise({"event": request.event, "namespace": request.namespace})
+
+    @socketio.on("mark")
+    def mark() -> Any:
+        """What an event sets on request and g: seen by the next event or not."""
+        seen = [getattr(request, "mark", None), getattr(g, "mark", None)]
+        request.mark = g.mark = "set"  # type: ignore[attr-defined]
+        return seen
 
     @socketio.on("query")
     def query() -> Any:

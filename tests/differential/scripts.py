@@ -63,6 +63,8 @@ def catch_alls_and_request_event(tag: str) -> Script:
         "clients": [{"name": "a", "listen": ["caught"]}, {"name": "p", "namespace": "/plain"}],
         "steps": [
             {"client": "a", "emit": ["event_info", 1, "2"], "ack": True},
+            {"client": "a", "emit": ["mark"], "ack": True},
+            {"client": "a", "emit": ["mark"], "ack": True},
             {"client": "a", "emit": ["unknown_event", {"d": 1}], "ack": True},
             {"client": "a", "emit": ["unknown_event", 1, 2], "ack": True},
             {"client": "a", "wait": 6},

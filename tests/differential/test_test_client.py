@@ -75,6 +75,7 @@ def emit_and_send_forms(client: Callable[..., Any], app: Any) -> list[Any]:
 def request_event_and_catch_alls(client: Callable[..., Any], app: Any) -> list[Any]:
     c = client()
     seen = [c.emit("event_info", 1, "2", callback=True), c.emit("event_info", callback=True)]
+    seen += [c.emit("mark", callback=True), c.emit("mark", callback=True)]
     seen.append(c.emit("unknown_event", {"d": 1}, callback=True))
     seen.append(c.emit("unknown_event", 1, 2, callback=True))
     seen.append(c.get_received())
