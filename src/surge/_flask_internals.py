@@ -184,9 +184,11 @@ def current_call() -> tuple[Flask, Any] | None:
     ctx = _cv_request.get(None)
     if ctx is None:
         return None
+    if type(ctx) is not CallContext:
+        return _cv_app.get().app, ctx.request
     # A handler call's request not read yet is its socket's, unchanged: no copy made for this.
-    request = (ctx.__dict__.get("request") or ctx._prototype.request) if type(ctx) is CallContext else ctx.request
-    return _cv_app.get().app, request
+    request = ctx.__dict__.get("request")
+    return _cv_app.get().app, ctx._prototype.request if request is None else request
 
 
 def _shallow_copy(obj: T) -> T:

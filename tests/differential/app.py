@@ -17,7 +17,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask.json.provider import DefaultJSONProvider
 
 SID = "<sid>"
@@ -150,8 +150,8 @@ def build(
 
     @socketio.on("mark")
     def mark() -> Any:
-        """What an event sets on request and g: seen by the next event or not."""
-        seen = [getattr(request, "mark", None), getattr(g, "mark", None)]
+        """What an event sets on request and g: seen by the next event or not; and url_for."""
+        seen = [getattr(request, "mark", None), getattr(g, "mark", None), url_for("login", name="n")]
         request.mark = g.mark = "set"  # type: ignore[attr-defined]
         return seen
 
