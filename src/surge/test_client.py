@@ -26,7 +26,7 @@ from surge.engine.constants import Transport
 from surge.engine.outgoing import Outgoing
 from surge.protocol import sio
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
-from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.channels import Channel, Listener
 from surge.runtime.engine import EngineConnection
 from surge.runtime.request import Request
 
@@ -48,11 +48,10 @@ WAIT = 10.0  # seconds a call waits for the handlers it set off
 class _MemoryChannel:
     """The client end of an in-memory WebSocket: the engine writes here, the test client reads."""
 
-    def __init__(self, client: SocketIOTestClient, on_message: OnMessage, on_close: Callable[[], None]) -> None:
+    def __init__(self, client: SocketIOTestClient, listener: Listener) -> None:
         self.closed = False
         self.client = client
-        self.on_message = on_message
-        self.on_close = on_close
+        self.listener = listener
 
     def send(self, data: str | bytes) -> None:
         if isinstance(data, str):
@@ -72,7 +71,7 @@ class _MemoryChannel:
         if not self.closed:
             self.closed = True
             self.client._closed()
-            self.on_close()
+            self.listener.on_close()
 
 
 class SocketIOTestClient:
@@ -181,8 +180,8 @@ class SocketIOTestClient:
         request.path = "/socket.io/"
         request.query = urlencode({"EIO": "4", "transport": Transport.WEBSOCKET.value})
 
-        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
-            self._channel = _MemoryChannel(self, on_message, on_close)
+        def accept(listener: Listener) -> Channel:
+            self._channel = _MemoryChannel(self, listener)
             return self._channel
 
         def refuse(error: tuple[int, str], message: str | None) -> None:
@@ -207,9 +206,9 @@ class SocketIOTestClient:
         assert channel is not None
 
         def deliver() -> None:
-            channel.on_message("4" + text)
+            channel.listener.on_message("4" + text)
             for attachment in attachments:
-                channel.on_message(attachment)
+                channel.listener.on_message(attachment)
 
         self._in_loop(deliver)
         self._settle()

@@ -35,10 +35,23 @@ class FakeHttp:
         self.closed = True
 
 
+class Recorder:
+    """A channel's listener that writes down what it hears."""
+
+    def __init__(self, events: list[Any]) -> None:
+        self.events = events
+
+    def on_message(self, data: str | bytes) -> None:
+        self.events.append(data)
+
+    def on_close(self) -> None:
+        self.events.append("closed")
+
+
 def channel(passthrough: bool) -> tuple[WebSocketChannel, FakeHttp, list[Any]]:
     http = FakeHttp()
     events: list[Any] = []
-    ws = WebSocketChannel(http, MAX_SIZE, events.append, lambda: events.append("closed"))  # type: ignore[arg-type]
+    ws = WebSocketChannel(http, MAX_SIZE, Recorder(events))
     ws._passthrough = passthrough
     return ws, http, events
 

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from surge.engine.outgoing import Outgoing
-from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.channels import Channel, Listener
 from surge.runtime.engine import EngineServer
 from surge.runtime.pool import WorkerPool
-from surge.runtime.request import Request, build_environ
+from surge.runtime.request import ConnectRequest, Request, build_environ
 from surge.runtime.wsgi import WSGIApp
 
 log = logging.getLogger("surge.asgi")
@@ -62,6 +62,9 @@ class _HttpResponder:
     def environ(self, request: Request) -> dict[str, Any]:
         return build_environ(request, *self._addresses)
 
+    def session_environ(self, request: Request) -> ConnectRequest:
+        return ConnectRequest(request, *self._addresses)
+
     def respond(self, request: Request, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None:
         if not self.answer.done():
             self.answer.set_result((status, headers, body))
@@ -82,10 +85,9 @@ class _AsgiChannel:
     go through a queue that one task drains in order.
     """
 
-    def __init__(self, send: Send, on_message: OnMessage, on_close: Callable[[], None]) -> None:
+    def __init__(self, send: Send, listener: Listener) -> None:
         self.closed = False
-        self.on_message = on_message
-        self.on_close = on_close
+        self.listener = listener
         self._send = send
         self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self._queue.put_nowait({"type": "websocket.accept"})
@@ -126,7 +128,7 @@ class _AsgiChannel:
     def connection_lost(self) -> None:
         if not self.closed:
             self.closed = True
-            self.on_close()
+            self.listener.on_close()
 
 
 class AsgiApp:
@@ -227,9 +229,9 @@ class AsgiApp:
         host, port, peer = _addresses(scope)
         channel: _AsgiChannel | None = None
 
-        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
+        def accept(listener: Listener) -> Channel:
             nonlocal channel
-            channel = _AsgiChannel(send, on_message, on_close)
+            channel = _AsgiChannel(send, listener)
             return channel
 
         refused: list[int] = []
@@ -238,7 +240,7 @@ class AsgiApp:
             log.info("refused websocket: %s", message or error[1])
             refused.append(error[0])
 
-        if not engine.handle_websocket(request, build_environ(request, host, port, peer), accept, refuse):
+        if not engine.handle_websocket(request, ConnectRequest(request, host, port, peer), accept, refuse):
             await send({"type": "websocket.close", "code": 1008})
             return
         assert channel is not None
@@ -255,7 +257,7 @@ class AsgiApp:
                 channel.close(1009, "message too big")
                 break
 
-            channel.on_message(data)
+            channel.listener.on_message(data)
         await channel.writer
 
     async def _wsgi(self, scope: Scope, receive: Receive, send: Send) -> None:

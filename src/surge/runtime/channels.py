@@ -7,9 +7,27 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from surge.engine.outgoing import Outgoing
-from surge.runtime.request import Request
+from surge.runtime.request import Request, SessionEnviron
 
-OnMessage = Callable[[str | bytes], None]
+
+class Listener(Protocol):
+    """What a channel hands what it receives to: one object, not two callbacks (bound methods cost
+    128 bytes an idle connection)."""
+
+    def on_message(self, data: str | bytes) -> None: ...
+
+    def on_close(self) -> None:
+        """The channel closed (it calls this once)."""
+
+
+class Ignore:
+    """The listener of a WebSocket closed as soon as it is accepted."""
+
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self) -> None:
+        pass
 
 
 class Channel(Protocol):
@@ -35,6 +53,9 @@ class Responder(Protocol):
 
     def environ(self, request: Request) -> dict[str, Any]: ...
 
+    def session_environ(self, request: Request) -> SessionEnviron:
+        """What a session opened by ``request`` keeps to make its environ (surge.runtime.request.ConnectRequest)."""
 
-Accept = Callable[[OnMessage, Callable[[], None]], Channel]
+
+Accept = Callable[[Listener], Channel]
 Refuse = Callable[[tuple[int, str], "str | None"], None]

@@ -25,10 +25,10 @@ from surge.engine.traffic import Traffic
 from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
-from surge.runtime.channels import Accept, Channel, Refuse, Responder
+from surge.runtime.channels import Accept, Channel, Ignore, Refuse, Responder
 from surge.runtime.cors import Cors, Environ, Origins
 from surge.runtime.deadlines import Deadlines
-from surge.runtime.request import Request, query_params
+from surge.runtime.request import ConnectRequest, Request, SessionEnviron, environ_of, query_params
 
 log = logging.getLogger("surge.engine")
 
@@ -57,16 +57,27 @@ class EngineApp(Protocol):
 class EngineConnection:
     """One Engine.IO client as the loop sees it: its session and its transports."""
 
-    __slots__ = ("__weakref__", "app_state", "deadline_slot", "environ", "poll", "server", "session", "ws")
+    __slots__ = ("__weakref__", "_environ", "app_state", "deadline_slot", "poll", "server", "session", "ws")
 
-    def __init__(self, server: EngineServer, session: EngineSession, environ: dict[str, Any]) -> None:
+    def __init__(self, server: EngineServer, session: EngineSession, environ: SessionEnviron) -> None:
         self.server = server
         self.session = session
-        self.environ = environ
+        self._environ = environ
         self.ws: Channel | None = None
         self.poll: tuple[Responder, Request] | None = None
         self.deadline_slot: int | None = None  # the server's Deadlines keep it
         self.app_state: Any = None
+
+    @property
+    def environ(self) -> dict[str, Any]:
+        """The connect request's environ, made when first read."""
+        if isinstance(self._environ, ConnectRequest):
+            self._environ = self._environ.environ()
+        return self._environ
+
+    @environ.setter
+    def environ(self, environ: dict[str, Any]) -> None:
+        self._environ = environ
 
     @property
     def sid(self) -> str:
@@ -268,7 +279,7 @@ class EngineServer:
             if request.method != "GET":
                 self._error(proto, request, BAD_HANDSHAKE_METHOD)
                 return
-            new = self._open(version, POLLING, proto.environ(request), b64=query.get("b64") in ("1", "true"))
+            new = self._open(version, POLLING, proto.session_environ(request), b64=query.get("b64") in ("1", "true"))
             self._poll(new, proto, request)
             return
         conn = self.sessions.get(sid)
@@ -286,20 +297,20 @@ class EngineServer:
     def handle_websocket(
         self,
         request: Request,
-        environ: dict[str, Any],
+        environ: SessionEnviron,
         accept: Accept,
         refuse: Refuse,
         opened: Callable[[EngineConnection], None] | None = None,
     ) -> bool:
         """A WebSocket request under the Engine.IO path, whatever server carries it.
 
-        ``accept(on_message, on_close)`` completes the handshake and returns the
+        ``accept(listener)`` completes the handshake and returns the
         channel; ``refuse(error, message)`` answers an error instead; ``opened``
         sees a new session before the application does.  Returns whether the
         WebSocket is open for messages.
         """
         origin = request.header("origin")
-        if origin is not None and not self.origin_allowed(origin, request, lambda _: environ):
+        if origin is not None and not self.origin_allowed(origin, request, lambda _: environ_of(environ)):
             log.info("refused websocket from origin %s", origin)
             refuse(BAD_ORIGIN, None)
             return False
@@ -322,7 +333,7 @@ class EngineServer:
             if session.transport is not POLLING or session.upgrading or conn.ws is not None:
                 # As Node's engine.io: the WebSocket is accepted, then closed at once (no status code).
                 log.info("closing a second WebSocket for session %s", conn.sid)
-                accept(_ignore_message, _nothing).close(None)
+                accept(Ignore()).close(None)
                 return False
         if conn is None:
             conn = self._open(checked, WEBSOCKET, environ, opened=opened)
@@ -340,7 +351,7 @@ class EngineServer:
         self,
         version: int,
         transport: Transport,
-        environ: dict[str, Any],
+        environ: SessionEnviron,
         b64: bool = False,
         opened: Callable[[EngineConnection], None] | None = None,
     ) -> EngineConnection:
@@ -362,7 +373,9 @@ class EngineServer:
         if self.traffic is not None:
             self.traffic.opened += 1
         if self.trace:
-            log.info("%s: session opened over %s (EIO=%d) from %s", sid, transport, version, environ.get("REMOTE_ADDR"))
+            log.info(
+                "%s: session opened over %s (EIO=%d) from %s", sid, transport, version, conn.environ.get("REMOTE_ADDR")
+            )
         if transport is POLLING:
             upgrades = [Transport.WEBSOCKET.value] if self.allow_upgrades else []
             session.send(session.open_packet(upgrades))
@@ -473,7 +486,7 @@ class EngineServer:
 
     def _attach_ws(self, conn: EngineConnection, accept: Accept) -> None:
         events = _WebSocketEvents(self, conn)
-        events.channel = conn.ws = accept(events.on_message, events.on_close)
+        events.channel = conn.ws = accept(events)
 
     def _upgraded(self, conn: EngineConnection) -> None:
         if self.trace:
@@ -519,14 +532,6 @@ class EngineServer:
         if error is BAD_ORIGIN:
             return [("Content-Type", "application/json")], body
         return [("Content-Type", "application/json"), *self.cors.headers(request)], body
-
-
-def _ignore_message(data: str | bytes) -> None:
-    pass
-
-
-def _nothing() -> None:
-    pass
 
 
 class _WebSocketEvents:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import httptools
 
-from surge.runtime.request import Request, build_environ, build_response
+from surge.runtime.request import ConnectRequest, Request, SessionEnviron, build_environ, build_response
 
 log = logging.getLogger("surge.runtime")
 
@@ -397,6 +397,10 @@ class HttpProtocol(asyncio.Protocol):
         """The WSGI environ of ``request`` (the connect request of a session)."""
         server = self.server
         return build_environ(request, server.host, server.port, self.peer, server.scheme)
+
+    def session_environ(self, request: Request) -> SessionEnviron:
+        server = self.server
+        return ConnectRequest(request, server.host, server.port, self.peer, server.scheme)
 
     def on_lost(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` if the connection goes away before the current request is answered."""

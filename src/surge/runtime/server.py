@@ -20,7 +20,7 @@ from ssl import SSLContext
 
 from surge import client_js as client_js_file
 from surge.protocol import wsframe
-from surge.runtime.channels import Channel, OnMessage
+from surge.runtime.channels import Channel, Listener
 from surge.runtime.engine import BAD_REQUEST, EngineServer
 from surge.runtime.flow import FlowControl
 from surge.runtime.http import HttpProtocol, Router
@@ -143,17 +143,17 @@ class HttpServer:
             refuse(BAD_REQUEST, "Invalid WebSocket handshake")
             return
 
-        def accept(on_message: OnMessage, on_close: Callable[[], None]) -> Channel:
+        def accept(listener: Listener) -> Channel:
             assert key is not None
             proto.write(
                 b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 b"Sec-WebSocket-Accept: " + wsframe.accept_key(key).encode() + b"\r\n\r\n"
             )
-            channel = WebSocketChannel(proto, self.engine.max_http_buffer_size, on_message, on_close)
+            channel = WebSocketChannel(proto, self.engine.max_http_buffer_size, listener)
             proto.ws = channel
             return channel
 
-        if self.engine.handle_websocket(request, proto.environ(request), accept, refuse) and rest:
+        if self.engine.handle_websocket(request, proto.session_environ(request), accept, refuse) and rest:
             proto.data_received(rest)
 
     def _serve_client_js(self, request: Request, proto: HttpProtocol) -> None:

@@ -14,7 +14,6 @@ built by :mod:`surge.protocol.wsframe`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 from typing import Protocol as Interface
 
@@ -26,10 +25,9 @@ from surge.protocol import wsframe
 
 if TYPE_CHECKING:
     from surge.engine.outgoing import Outgoing
+    from surge.runtime.channels import Listener
 
 log = logging.getLogger("surge.runtime")
-
-OnMessage = Callable[[str | bytes], None]
 
 
 class Connection(Interface):
@@ -43,7 +41,7 @@ class Connection(Interface):
 
 
 class WebSocketChannel:
-    """Receives messages into ``on_message`` and writes frames; ``on_close`` runs once."""
+    """Hands messages to its listener and writes frames; the listener's ``on_close`` runs once."""
 
     __slots__ = (
         "_fragments",
@@ -54,17 +52,15 @@ class WebSocketChannel:
         "_protocol",
         "closed",
         "http",
+        "listener",
         "max_size",
-        "on_close",
-        "on_message",
     )
 
-    def __init__(self, http: Connection, max_size: int, on_message: OnMessage, on_close: Callable[[], None]) -> None:
+    def __init__(self, http: Connection, max_size: int, listener: Listener) -> None:
         self.http = http
         self.max_size = max_size
         self._protocol: Protocol | None = None  # made at the first frame it must see: an idle socket spares 1 KiB
-        self.on_message = on_message
-        self.on_close = on_close
+        self.listener = listener
         self.closed = False
         self._fragments: list[bytes] = []
         self._fragments_text = False
@@ -158,9 +154,9 @@ class WebSocketChannel:
                 log.info("websocket from %s closed: invalid UTF-8 in a text message", self.http.peer[0])
                 self.close(1007, "invalid UTF-8")
                 return
-            self.on_message(text)
+            self.listener.on_message(text)
         else:
-            self.on_message(data)
+            self.listener.on_message(data)
 
     def _flush(self) -> None:
         protocol = self.protocol
@@ -202,4 +198,4 @@ class WebSocketChannel:
     def connection_lost(self) -> None:
         if not self.closed:
             self.closed = True
-            self.on_close()
+            self.listener.on_close()

@@ -159,6 +159,9 @@ class _TakenOver(HttpProtocol):
     def environ(self, request: Request) -> dict[str, Any]:
         return self._wsgi_environ
 
+    def session_environ(self, request: Request) -> dict[str, Any]:
+        return self._wsgi_environ
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
         self._ended.set()
@@ -182,6 +185,9 @@ class _Answer:
         pass  # a WSGI server does not tell when its client went away
 
     def environ(self, request: Request) -> dict[str, Any]:
+        return self._environ
+
+    def session_environ(self, request: Request) -> dict[str, Any]:
         return self._environ
 
 

@@ -148,10 +148,12 @@ class Cluster:
         """This process's clients of ``namespace`` in ``to`` (None: all), with their rooms
         (and with ``details``, what :attr:`describe` says of them)."""
         found = self.sio.targets(namespace, to, ())
-        describe = self.describe if details else None
+        if not found:
+            return []
+        rooms_of, describe = self.sio.namespaces[namespace].rooms_of, self.describe if details else None
         if describe is None:
-            return [{"sid": s.sid, "rooms": sorted(s.rooms)} for s in found]
-        return [{"sid": s.sid, "rooms": sorted(s.rooms), "details": describe(s)} for s in found]
+            return [{"sid": s.sid, "rooms": sorted(rooms_of(s))} for s in found]
+        return [{"sid": s.sid, "rooms": sorted(rooms_of(s)), "details": describe(s)} for s in found]
 
     def request_sockets(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from typing import TYPE_CHECKING, Any, Protocol
 
 from surge.engine.constants import SHUTDOWN, Reason
@@ -22,7 +22,7 @@ from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
 from surge.server.observer import Observer
 from surge.server.recovery import UNKNOWN, Recovery, Restored, SessionStore, Shared
-from surge.server.rooms import Rooms
+from surge.server.rooms import NO_ROOMS, Rooms
 
 if TYPE_CHECKING:
     from surge.runtime.engine import EngineConnection
@@ -64,6 +64,7 @@ class SioSocket:
         "rooms",
         "sent_seq",
         "sid",
+        "since",
         "state",
     )
 
@@ -72,7 +73,8 @@ class SioSocket:
         self.namespace = namespace
         self.client = client
         self.connected = False
-        self.rooms: set[str] = set()
+        self.rooms: Set[str] = NO_ROOMS  # what surge.server.rooms keeps of it
+        self.since = 0
         # Made when first needed: an idle connection should cost little (bench/connection_memory.py).
         self.pending: list[Outgoing] | None = None  # emits made before the CONNECT reply
         self.acks: dict[int, AckCallback] | None = None  # ack id -> callback, for the client's acks
@@ -460,10 +462,7 @@ class SioServer:
             self._join(socket, room, self.namespaces[namespace])
 
     def _join(self, socket: SioSocket, room: str, rooms: Rooms[SioSocket]) -> None:
-        if room in socket.rooms:
-            return  # a handler joining its room at every event: nothing to do
-        rooms.join(socket, room)
-        if socket.connected:
+        if rooms.join(socket, room) and socket.connected:  # (a handler may join its room at every event)
             self._rooms_changed(socket)
             if self.observer is not None:
                 self.observer.joined(socket, room)
@@ -475,9 +474,7 @@ class SioServer:
     def leave_room(self, sid: str, room: str, namespace: str) -> None:
         socket = self.sockets.get(sid)
         if socket is not None and socket.namespace == namespace:
-            was_in = room in socket.rooms
-            self.namespaces[namespace].leave(socket, room)
-            if was_in and socket.connected:
+            if self.namespaces[namespace].leave(socket, room) and socket.connected:
                 self._rooms_changed(socket)
                 if self.observer is not None:
                     self.observer.left(socket, room)
