@@ -421,10 +421,12 @@ class ServerCore:
 
     def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
         """enter_room / leave_room / disconnect of one sid, or close_room, here or where the client is."""
-        if self.loop is None and self._write_only_publisher() is not None:
+        if self.cluster is not None and threading.get_ident() == self.loop_thread:  # an async handler's join_room
+            self.cluster.room_operation(kind, namespace, sid, room)
+        elif self.loop is None and self._write_only_publisher() is not None:
             self._publish_directly(kind, namespace, sid=sid, room=room)
-            return
-        self.call_in_loop(self.require_running().room_operation, kind, namespace, sid, room)
+        else:
+            self.call_in_loop(self.require_running().room_operation, kind, namespace, sid, room)
 
     def sockets_operation(self, kind: str, namespace: str, to: Any, room: str = "") -> None:
         """sockets_join / sockets_leave / disconnect_sockets, on every process."""
@@ -545,11 +547,9 @@ def event_args(args: tuple[Any, ...]) -> tuple[Any, ...]:
     if len(args) != 1:
         return args
     data = args[0]
-    if isinstance(data, tuple):
-        return tuple(data)
     if data is None:
         return ()
-    return args
+    return tuple(data) if isinstance(data, tuple) else args
 
 
 def skip_list(skip_sid: Any) -> list[str]:

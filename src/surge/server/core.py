@@ -462,7 +462,7 @@ class SioServer:
             self._join(socket, room, self.namespaces[namespace])
 
     def _join(self, socket: SioSocket, room: str, rooms: Rooms[SioSocket]) -> None:
-        if rooms.join(socket, room) and socket.connected:  # (a handler may join its room at every event)
+        if rooms.join(socket, room) and socket.connected:
             self._rooms_changed(socket)
             if self.observer is not None:
                 self.observer.joined(socket, room)

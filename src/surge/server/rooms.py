@@ -72,6 +72,8 @@ class Rooms(Generic[M]):
 
     def join(self, member: M, room: str) -> bool:
         """Put ``member`` in ``room``; whether it was not in it."""
+        if room in member.rooms:
+            return False  # a handler joining its room at every event: the case to make quick
         if room == member.sid:
             if room not in self._ordinary:
                 return False
@@ -79,8 +81,6 @@ class Rooms(Generic[M]):
             owner = self._personal(room)
             if owner is not None:
                 self._make_ordinary(owner)
-        if room in member.rooms:
-            return False
         self._enter(member, room)
         return True
 
