@@ -22,8 +22,6 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import flask
-
 from surge import machine_metrics, shared_recovery
 from surge import options as options_module
 from surge.dispatch import Dispatcher, Registry
@@ -35,7 +33,7 @@ from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
 from surge.protocol.sio import SioPacket, SioType
 from surge.queue import backends, messages
-from surge.queue.messages import Kind, QueueMessage
+from surge.queue.messages import CLOSE_ROOM, ENTER_ROOM, Kind, QueueMessage
 from surge.queue.worker_bus import WorkerBus
 from surge.runtime import handoff
 from surge.runtime.engine import EngineServer
@@ -155,7 +153,7 @@ class ServerCore:
         dumps: Callable[[Any], str] = jsoncodec.dumps
         loads: Callable[[str | bytes], Any] = jsoncodec.loads
         if opts["json"] is not None:
-            dumps, loads = _json_functions(opts["json"], self.app)
+            dumps, loads = options_module.json_functions(opts["json"], self.app)
         recovery_options = options_module.recovery(opts["connection_state_recovery"])
         self.sio = SioServer(
             self.dispatcher,
@@ -420,7 +418,13 @@ class ServerCore:
     # -- rooms and cluster-wide operations ----------------------------------------------------------
 
     def room_operation(self, kind: str, namespace: str, sid: str = "", room: str = "") -> None:
-        """enter_room / leave_room / disconnect of one sid, or close_room, here or where the client is."""
+        """enter_room / leave_room / disconnect of one sid, or close_room, here or where the client is.
+
+        As python-socketio, no client enters another's personal room, and none is closed.
+        """
+        sio = self.sio
+        if (kind == CLOSE_ROOM or (kind == ENTER_ROOM and room != sid)) and sio and sio.is_sid_room(room, namespace):
+            raise ValueError(f"cannot {'close' if kind == CLOSE_ROOM else 'enter'} a sid room")
         if self.cluster is not None and threading.get_ident() == self.loop_thread:  # an async handler's join_room
             self.cluster.room_operation(kind, namespace, sid, room)
         elif self.loop is None and self._write_only_publisher() is not None:
@@ -574,26 +578,3 @@ class _AckWaiter:
     def cancel(self) -> None:
         """The client went away: ``call()`` fails at once."""
         self.ready.set()
-
-
-def _json_functions(module: Any, app: Any) -> tuple[Callable[[Any], str], Callable[[str | bytes], Any]]:
-    """``json=module`` as packet codec; ``flask.json`` runs in an app context, so the app's provider applies.
-
-    (Outside one, ``flask.json`` ignores the app's JSON provider; Flask-SocketIO wraps it the same way.)
-    """
-    if module is flask.json and app is not None:
-
-        def dumps(obj: Any) -> str:
-            with app.app_context():
-                return str(module.dumps(obj, separators=(",", ":")))
-
-        def loads(text: str | bytes) -> Any:
-            with app.app_context():
-                return module.loads(text)
-
-        return dumps, jsoncodec.guarded(loads)
-
-    def compact_dumps(obj: Any) -> str:
-        return str(module.dumps(obj, separators=(",", ":")))
-
-    return compact_dumps, jsoncodec.guarded(module.loads)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import flask
+
 from surge.engine.constants import Transport
+from surge.protocol import jsoncodec
 from surge.queue import backends
 
 log = logging.getLogger("surge")
@@ -200,3 +203,26 @@ def workers(value: int | str | None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"workers={value!r}: a number of processes (1 or more) or 'auto'")
     return value
+
+
+def json_functions(module: Any, app: Any) -> tuple[Callable[[Any], str], Callable[[str | bytes], Any]]:
+    """``json=module`` as packet codec; ``flask.json`` runs in an app context, so the app's provider applies.
+
+    (Outside one, ``flask.json`` ignores the app's JSON provider; Flask-SocketIO wraps it the same way.)
+    """
+    if module is flask.json and app is not None:
+
+        def dumps(obj: Any) -> str:
+            with app.app_context():
+                return str(module.dumps(obj, separators=(",", ":")))
+
+        def loads(text: str | bytes) -> Any:
+            with app.app_context():
+                return module.loads(text)
+
+        return dumps, jsoncodec.guarded(loads)
+
+    def compact_dumps(obj: Any) -> str:
+        return str(module.dumps(obj, separators=(",", ":")))
+
+    return compact_dumps, jsoncodec.guarded(module.loads)

@@ -183,6 +183,25 @@ def build(
         lib.close_room(room)
         return anonymise(lib.rooms())
 
+    @socketio.on("own_room")
+    def own_room(action: str) -> Any:
+        """The personal room left and joined again, and another client's (which python-socketio guards)."""
+        others = [sid for sid, _ in socketio.server.manager.get_participants("/", None) if sid != request.sid]
+        if action == "leave":
+            lib.leave_room(request.sid)
+        elif action == "join":
+            lib.join_room(request.sid)
+        elif action == "join_other":
+            lib.join_room(others[0])
+        elif action == "close_other":
+            lib.close_room(others[0])
+        elif action == "server_join_other":
+            socketio.server.enter_room(request.sid, others[0])
+        elif action == "to_others":
+            for sid in others:
+                socketio.emit("to_sid", "hello", to=sid)
+        return anonymise(lib.rooms())
+
     @socketio.on("shout")
     def shout(data: Any) -> None:
         lib.emit("shouted", data, broadcast=True, include_self=False)

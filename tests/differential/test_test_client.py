@@ -113,6 +113,21 @@ def rooms_and_targets(client: Callable[..., Any], app: Any) -> list[Any]:
 
 
 @scenario
+def personal_rooms(client: Callable[..., Any], app: Any) -> list[Any]:
+    a, b = client(), client()
+    seen = [a.emit("join", "x", callback=True), a.emit("own_room", "leave", callback=True)]
+    b.emit("own_room", "to_others")
+    seen.append(a.get_received())  # out of its own room: an emit to its sid misses it
+    seen.append(a.emit("own_room", "join", callback=True))  # back in, the room made anew: listed last
+    b.emit("own_room", "to_others")
+    seen.append(a.get_received())
+    for action in ("join_other", "close_other", "server_join_other"):
+        seen.append(b.emit("own_room", action, callback=True))
+    seen.append([a.get_received(), b.get_received(), a.emit("own_room", "stay", callback=True)])
+    return seen
+
+
+@scenario
 def connect_auth_and_refusals(client: Callable[..., Any], app: Any) -> list[Any]:
     seen: list[Any] = []
     for auth in ({"refuse": "false"}, {"refuse": "lib"}, {"refuse": "lib-bare"}, {"refuse": "builtin"}):

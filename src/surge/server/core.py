@@ -488,6 +488,11 @@ class SioServer:
                 if self.observer is not None:
                     self.observer.left(socket, room)
 
+    def is_sid_room(self, room: str, namespace: str) -> bool:
+        """Whether ``room`` is the personal room of a client here (safe to ask from any thread)."""
+        socket = self.sockets.get(room)
+        return socket is not None and socket.namespace == namespace
+
     def rooms(self, sid: str, namespace: str) -> list[str]:
         socket = self.sockets.get(sid)
         if socket is None or socket.namespace != namespace:
