@@ -191,6 +191,7 @@ class Dispatcher:
         self.pool: WorkerPool = None  # type: ignore[assignment]
         self.sio: SioServer = None  # type: ignore[assignment]
         self._sync_batch: list[Job] = []
+        self._async_batch: list[Job] = []
 
     def attach(self, loop: asyncio.AbstractEventLoop, pool: WorkerPool, sio: SioServer) -> None:
         self.loop, self.pool, self.sio = loop, pool, sio
@@ -292,28 +293,40 @@ class Dispatcher:
         self._start(job)
 
     def _start(self, job: Job) -> None:
-        """Start a handler: ``def`` ones go to the pool, ``async def`` ones run now, eagerly.
-
-        An ``async def`` handler runs up to its first real wait in a context of its own.  Most
-        never wait; they finish here without a Task or a trip round the loop.  One that waits
-        continues in a Task created with the same context (what Python 3.12's eager tasks do).
-        """
+        """Start a handler once the loop has read what came in: ``def`` ones in the pool, ``async def``
+        ones on the loop, each kind in one batch per loop iteration."""
         state: SocketState | None = job[0].state
         if state is not None and state.activity is not None:
             state.activity.begin()
-        if job[3]:
+        batch = self._async_batch if job[3] else self._sync_batch
+        batch.append(job)
+        if len(batch) == 1:
+            self.loop.call_soon(self._run_async_batch if job[3] else self._submit_sync)
+
+    def _run_async_batch(self) -> None:
+        """Run the ``async def`` handlers of the events read in one loop iteration, one after another.
+
+        The loop reads every ready connection first, then runs the handlers, rather than
+        running each handler as its event is parsed: one stage at a time keeps the
+        processor's caches on one stretch of code (echo50 47k -> 57k acks/s, binary 20k
+        -> 37k, realistic 34k -> 46k, polling 13k -> 19k: the harness, one run each).
+
+        Each handler runs up to its first real wait in a context of its own.  Most never
+        wait; they finish here without a Task.  One that waits continues in a Task created
+        with the same context (what Python 3.12's eager tasks do).
+        """
+        batch, self._async_batch = self._async_batch, []
+        for job in batch:
             coro = self._run_async(*job)
             context = contextvars.copy_context()
             try:
                 awaited = context.run(coro.send, None)
             except StopIteration:
-                return
+                continue
+            except Exception:  # not the handler's (that is handled): the machinery's, for one event
+                log.exception("error running a handler")
+                continue
             self.loop.create_task(continue_coroutine(coro, awaited), context=context)
-        else:
-            batch = self._sync_batch
-            batch.append(job)
-            if len(batch) == 1:
-                self.loop.call_soon(self._submit_sync)
 
     def _submit_sync(self) -> None:
         """Hand the ``def`` handlers started in one loop iteration to the pool together.
@@ -332,7 +345,10 @@ class Dispatcher:
     def _finished(self, socket: SioSocket, done: Done | None, result: Any, error: BaseException | None) -> None:
         """On the loop, after a handler: its continuation, then the socket's next queued handler."""
         if done is not None:
-            done(socket, result, error)
+            try:
+                done(socket, result, error)
+            except Exception:  # an answer that cannot be sent (not JSON): this event's error, not the next's
+                log.exception("error answering an event of %s", socket.sid)
         state: SocketState | None = socket.state
         if state is None:
             return
