@@ -25,24 +25,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the in-memory transport of the runtime tests
 
-from tests.runtime.wire import FakeTransport  # noqa: E402
+from tests.runtime.wire import UPGRADE, FakeTransport, masked  # noqa: E402
 
 from surge.runtime.http import HttpProtocol  # noqa: E402
 from surge.runtime.server import HttpServer, new_event_loop  # noqa: E402
 
 PAYLOAD = '{"seq":1,"pad":"' + "x" * 80 + '"}'  # the shared harness's ~100-byte echo payload
-UPGRADE = (
-    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
 CLIENTS = 50
-
-
-def masked(text: str) -> bytes:
-    """A client's text frame (masked with a zero key, so the payload reads as is)."""
-    data = text.encode()
-    length = bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
-    return b"\x81" + length + b"\0\0\0\0" + data
 
 
 def polling_request(method: str, sid: str | None, body: str = "") -> bytes:

@@ -18,18 +18,7 @@ from flask import Flask
 from surge import SocketIO
 from surge.runtime.http import HttpProtocol
 from surge.runtime.server import HttpServer, new_event_loop
-from tests.runtime.wire import FakeTransport
-
-UPGRADE = (
-    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
-    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-
-
-def masked(text: str) -> bytes:
-    """A client's text frame, masked with a zero key (so its payload reads as is)."""
-    data = text.encode()
-    return bytes([0x81, 0x80 | len(data)]) + b"\0\0\0\0" + data
+from tests.runtime.wire import UPGRADE, FakeTransport, masked
 
 
 @pytest.fixture(params=[True, False], ids=["async_handlers", "serial"])

@@ -9,6 +9,18 @@ from surge.runtime.engine import EngineConnection
 from surge.runtime.http import HttpProtocol
 from surge.runtime.server import HttpServer
 
+UPGRADE = (
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def masked(text: str) -> bytes:
+    """A client's text frame (masked with a zero key, so the payload reads as is)."""
+    data = text.encode()
+    length = bytes([0x80 | len(data)]) if len(data) < 126 else bytes([0x80 | 126]) + len(data).to_bytes(2, "big")
+    return b"\x81" + length + b"\0\0\0\0" + data
+
 
 class FakeTransport(asyncio.Transport):
     def __init__(self) -> None:
