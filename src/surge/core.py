@@ -423,9 +423,12 @@ class ServerCore:
         As python-socketio, no client enters another's personal room, and none is closed.
         """
         sio = self.sio
-        if (kind == CLOSE_ROOM or (kind == ENTER_ROOM and room != sid)) and sio and sio.is_sid_room(room, namespace):
+        if (kind == CLOSE_ROOM or (kind == ENTER_ROOM and room != sid)) and sio and sio.socket_here(room, namespace):
             raise ValueError(f"cannot {'close' if kind == CLOSE_ROOM else 'enter'} a sid room")
         if self.cluster is not None and threading.get_ident() == self.loop_thread:  # an async handler's join_room
+            socket = sio.socket_here(sid, namespace) if kind == ENTER_ROOM and sio is not None else None
+            if socket is not None and room in socket.rooms:
+                return  # a handler joining its room at every event: nothing to change, nobody to tell
             self.cluster.room_operation(kind, namespace, sid, room)
         elif self.loop is None and self._write_only_publisher() is not None:
             self._publish_directly(kind, namespace, sid=sid, room=room)

@@ -190,6 +190,34 @@ def test_async_handler_failing_after_a_wait_sends_no_ack_and_the_client_stays() 
     assert client.emit("echo", "still here", callback=True) == "still here"
 
 
+@socketio.on("async_rejoin")
+async def async_rejoin(room: str) -> Any:
+    """A room joined again and again, left and joined again, from the loop (the quick path of a join)."""
+    from surge import leave_room, rooms
+
+    join_room(room)
+    join_room(room)
+    seen = [rooms()]
+    leave_room(room)
+    seen.append(rooms())
+    join_room(room)
+    join_room(room)
+    seen.append(rooms())
+    return seen
+
+
+def test_an_async_handler_joining_a_room_it_is_in_changes_nothing() -> None:
+    a, b = socketio.test_client(app), socketio.test_client(app)
+    a.get_received()
+    b.get_received()
+    seen = a.emit("async_rejoin", "blue", callback=True)
+    assert [len(rs) for rs in seen] == [2, 1, 2]
+    assert [rs.count("blue") for rs in seen] == [1, 0, 1]
+    assert a.emit("async_rejoin", "blue", callback=True)[2].count("blue") == 1
+    b.emit("to_room", "blue", {"x": 2})
+    assert a.get_received() == [{"name": "room_message", "args": [{"x": 2}], "namespace": "/"}]
+
+
 def test_a_socketio_made_without_an_app_is_bound_by_test_client() -> None:
     from flask import Flask
 

@@ -488,10 +488,10 @@ class SioServer:
                 if self.observer is not None:
                     self.observer.left(socket, room)
 
-    def is_sid_room(self, room: str, namespace: str) -> bool:
-        """Whether ``room`` is the personal room of a client here (safe to ask from any thread)."""
-        socket = self.sockets.get(room)
-        return socket is not None and socket.namespace == namespace
+    def socket_here(self, sid: str, namespace: str) -> SioSocket | None:
+        """The client ``sid`` of ``namespace``, if it is connected here (safe to ask from any thread)."""
+        socket = self.sockets.get(sid)
+        return socket if socket is not None and socket.namespace == namespace else None
 
     def rooms(self, sid: str, namespace: str) -> list[str]:
         socket = self.sockets.get(sid)
