@@ -28,6 +28,14 @@ def join(room):
     return request.sid
 
 
+@socketio.on("join_twice")
+async def join_twice(room):
+    """On the loop: the first join_room enters the room, the second finds the client in it already."""
+    join_room(room)
+    join_room(room)
+    return room
+
+
 @socketio.on("echo")
 def echo(*args):
     return args

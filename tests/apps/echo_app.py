@@ -70,6 +70,14 @@ def join(room):
     return room
 
 
+@socketio.on("join_twice")
+async def join_twice(room):
+    """On the loop: the first join_room enters the room, the second finds the client in it already."""
+    join_room(room)
+    join_room(room)
+    return room
+
+
 @socketio.on("to_room")
 def to_room(room, data):
     emit("room_message", data, to=room)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask, request, session
 
-from surge import ConnectionRefusedError, Namespace, SocketIO, emit, join_room, send
+from surge import ConnectionRefusedError, Namespace, SocketIO, emit, join_room, leave_room, rooms, send
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "test"
@@ -193,8 +193,6 @@ def test_async_handler_failing_after_a_wait_sends_no_ack_and_the_client_stays() 
 @socketio.on("async_rejoin")
 async def async_rejoin(room: str) -> Any:
     """A room joined again and again, left and joined again, from the loop (the quick path of a join)."""
-    from surge import leave_room, rooms
-
     join_room(room)
     join_room(room)
     seen = [rooms()]

@@ -243,7 +243,7 @@ const scenarios = {
       await Promise.all(clients.map((c) => transportOf(c) === 'websocket' || new Promise((r) => c.io.engine.once('upgrade', r))));
     }
     const echo = await emitAck(clients[0], 'echo', 'hello', { n: 1 }, Buffer.from([1, 2]));
-    await Promise.all(clients.map((c) => emitAck(c, 'join', 'matrix')));
+    await Promise.all(clients.map((c, i) => emitAck(c, i ? 'join_twice' : 'join', 'matrix'))); // def and async def joins
     const got = clients.map(() => []);
     const all = new Promise((resolve) => clients.forEach((c, i) => c.on('room_message', (d) => {
       got[i].push(d);
