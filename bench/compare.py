@@ -15,6 +15,7 @@ and bench/chat.py, which measure what the harness cannot (CPU at idle, latency).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shlex
@@ -170,6 +171,15 @@ def script_table(argv: list[str]) -> list[str]:
     return out.stdout.strip().splitlines() if out.returncode == 0 else [f"failed: {out.stderr[-500:]}"]
 
 
+def surge_build() -> str:
+    """Which build of Surge the bench apps import: this process's sys.path is theirs."""
+    spec = importlib.util.find_spec("surge.dispatch")
+    origin = spec.origin if spec is not None else None
+    if origin is not None and origin.endswith(".so"):
+        return "the hot path compiled by mypyc (`make compiled`, what `pip install` builds with a C compiler)"
+    return "pure Python (no compiled build on PYTHONPATH)"
+
+
 def write_report(
     scenarios: list[str],
     reps: int,
@@ -184,7 +194,9 @@ def write_report(
         "(`../shared/bench/run.sh`: server pinned to CPU 0, load generator to CPU 1), median of",
         f"{reps} run(s) per cell.  Ratio = Surge / node-socketio from the same run (for memory, lower is better).",
         "",
-        "Reproduce: `make bench` (or `REPS=3 python bench/compare.py`).",
+        f"Surge's build: {surge_build()}.",
+        "",
+        "Reproduce: `make bench` (or, after `make compiled`, `REPS=3 PYTHONPATH=build/compiled python bench/compare.py`).",
         "",
         "| scenario | unit | node-socketio | surge-def | ratio | surge-async | ratio |",
         "|---|---|---:|---:|---:|---:|---:|",

@@ -20,6 +20,9 @@ if [ "$want" = test ]; then
   need openssl openssl             # self-signed certificates for the TLS tests
   need chromium chromium           # the browser tests (headless)
   need nginx nginx                 # the proxy row of tests/integration/test_start_ways.py
+  need gcc gcc                     # make compiled: the mypyc build the suite runs on a second time
+  python3 -c 'import os, sysconfig; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' \
+    2>/dev/null || missing+=(python3-dev)
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -326,7 +326,7 @@ class Reporter:
         return {
             "id": socket.sid,
             "clientId": socket.eio_sid[:12],
-            "transport": str(socket.client.conn.session.transport),
+            "transport": str(socket.client.conn.transport),
             "nsp": socket.namespace,
             "data": {},
             "handshake": {

@@ -217,7 +217,7 @@ class Metrics(Collector):
         clients: Tally[tuple[str, str]] = Tally()
         for socket in sio.sockets.values():
             if socket.connected:
-                clients[(socket.namespace, str(socket.client.conn.session.transport))] += 1
+                clients[(socket.namespace, str(socket.client.conn.transport))] += 1
         flow, pool, traffic = self.core.flow, self.core.pool, self.core.traffic()
         with self._durations_lock:
             durations = {ns: histogram.as_list() for ns, histogram in self._durations.items()}

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from surge.engine.constants import Transport
 from surge.engine.session import EngineSession, MessageReceived, SessionClosed, State
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
@@ -17,7 +18,7 @@ def new(version: int = 4, transport: str = "polling", **kw: float) -> EngineSess
     return EngineSession(
         "sid1",
         version,
-        transport=transport,
+        transport=Transport(transport),
         now=0.0,
         ping_interval=kw.get("interval", 25.0),
         ping_timeout=kw.get("timeout", 20.0),

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from surge import SocketIO
+from surge.engine.constants import Transport
 from surge.engine.session import EngineSession
 
 
@@ -88,7 +89,9 @@ def test_a_logger_given_as_logger_receives_the_trace() -> None:
 
 def test_ping_interval_with_a_grace_period_as_python_engineio() -> None:
     # python-engineio: ping_interval=(interval, grace) pings every interval, tells the client interval + grace.
-    session = EngineSession("s", 4, transport="polling", now=0.0, ping_interval=1.0, ping_timeout=2.0, ping_grace=3.0)
+    session = EngineSession(
+        "s", 4, transport=Transport.POLLING, now=0.0, ping_interval=1.0, ping_timeout=2.0, ping_grace=3.0
+    )
     assert '"pingInterval":4000' in session.open_packet([]).data
     session.on_timer(0.99)
     assert not session.has_packets()

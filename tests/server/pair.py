@@ -26,7 +26,8 @@ class Conn:
         self.app_state: Any = None
         self.sent: list[SioPacket] = []
         self.outgoing: list[Outgoing] = []  # what was sent as shared, encoded-once messages
-        self.closed: str | None = None
+        self.transport = "websocket"
+        self.close_reason: str | None = None  # why the server closed it
         self._decoder = SioDecoder(max_attachments=10)
 
     def _decode(self, text: str, attachments: list[bytes]) -> None:
@@ -48,8 +49,12 @@ class Conn:
         for message in messages:
             self.send_outgoing(message)
 
+    @property
+    def closed(self) -> bool:
+        return self.close_reason is not None
+
     def close(self, reason: str) -> None:
-        self.closed = reason
+        self.close_reason = reason
 
     def take(self) -> list[SioPacket]:
         """What was sent since the last call, decoded."""

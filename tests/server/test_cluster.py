@@ -110,4 +110,4 @@ def test_ordered_a_takeover_names_the_process_whose_socket_is_stale() -> None:
     assert (message.kind, message.target, message.id) == (Kind.TAKEOVER, "node-b", "pid-1")
     conn, socket = connected(server, "e1")
     cluster.received(messages.encode(QueueMessage(Kind.TAKEOVER, "node-b", "/", id=str(socket.pid), target="node-a")))
-    assert conn.closed is not None and server.sockets == {}
+    assert conn.close_reason is not None and server.sockets == {}

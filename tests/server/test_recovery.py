@@ -101,7 +101,7 @@ def test_a_client_back_before_its_old_connection_is_known_dead_takes_it_over() -
     server.emit("in flight", [1], "/", to=socket.sid)  # sent, never received: the connection is dead
     conn.take()
     new_conn, again, sent = connect(server, "e2", {"pid": socket.pid})
-    assert conn.closed == Reason.TRANSPORT_CLOSE
+    assert conn.close_reason == Reason.TRANSPORT_CLOSE
     assert ("disconnect", socket.sid, "transport close") in handlers.calls
     assert again.sid == socket.sid and [d[:2] for d in events(sent)] == [["in flight", 1]]
     del new_conn

@@ -149,7 +149,7 @@ def test_a_client_gone_while_its_claim_waits_gets_nothing() -> None:
     back = Conn("e2")
     c.b.engine_connected(back)  # type: ignore[arg-type]
     client_packet(c.b, back, SioPacket(SioType.CONNECT, "/", {"pid": pid}))
-    back.closed = Reason.TRANSPORT_CLOSE
+    back.close_reason = Reason.TRANSPORT_CLOSE
     c.store.answer()
     assert back.take() == [] and c.b.sockets == {}
 
@@ -162,7 +162,7 @@ def test_a_session_whose_process_did_not_notice_the_loss_is_taken_over() -> None
     assert back.app_state.sockets["/"].recovered
     assert [(node, shared.node, shared.pid) for node, shared in c.takeovers] == [("b", "a", pid)]
     c.a.taken_over(pid)  # what the cluster's takeover message does on the first process
-    assert conn.closed == Reason.TRANSPORT_CLOSE and c.a.sockets == {}
+    assert conn.close_reason == Reason.TRANSPORT_CLOSE and c.a.sockets == {}
     assert c.store.sessions[pid].node == "b"  # the first process's disconnect did not delete b's session
     assert ("disconnect", sid_of(back), "transport close") in c.a_handlers.calls
 

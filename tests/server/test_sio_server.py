@@ -116,9 +116,9 @@ def test_a_server_disconnect_tells_the_client_and_closes_an_empty_connection() -
     server.disconnect(socket.sid)
     assert [(p.type, p.namespace) for p in conn.take()] == [(SioType.DISCONNECT, "/")]
     assert handlers.calls[-1] == ("disconnect", socket.sid, Reason.SERVER_DISCONNECT)
-    assert conn.closed is None  # /chat is still connected on it
+    assert conn.close_reason is None  # /chat is still connected on it
     server.disconnect(chat.sid)
-    assert conn.closed == Reason.SERVER_DISCONNECT
+    assert conn.close_reason == Reason.SERVER_DISCONNECT
 
 
 def test_a_malformed_packet_closes_only_that_connection() -> None:
@@ -126,7 +126,7 @@ def test_a_malformed_packet_closes_only_that_connection() -> None:
     bad, _ = connected(server, "e1")
     good, socket = connected(server, "e2")
     server.engine_message(bad, '2{"not": "an array"}')  # type: ignore[arg-type]
-    assert bad.closed == Reason.TRANSPORT_ERROR and good.closed is None
+    assert bad.close_reason == Reason.TRANSPORT_ERROR and good.close_reason is None
     server.emit("still", [], "/", socket.sid)
     assert len(good.take()) == 1
 

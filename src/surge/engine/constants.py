@@ -9,16 +9,17 @@ query parameter names it.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class Reason:
     """Disconnect reasons (python-socketio's ``Server.reason``)."""
 
-    CLIENT_DISCONNECT = "client disconnect"
-    SERVER_DISCONNECT = "server disconnect"
-    PING_TIMEOUT = "ping timeout"
-    TRANSPORT_CLOSE = "transport close"
-    TRANSPORT_ERROR = "transport error"
+    CLIENT_DISCONNECT: Final = "client disconnect"
+    SERVER_DISCONNECT: Final = "server disconnect"
+    PING_TIMEOUT: Final = "ping timeout"
+    TRANSPORT_CLOSE: Final = "transport close"
+    TRANSPORT_ERROR: Final = "transport error"
 
 
 # Why the engine closes every session when the server stops.  Node's socket.io keeps the sessions

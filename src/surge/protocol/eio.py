@@ -200,7 +200,7 @@ def _decode_v3_binary(body: bytes) -> list[EioPacket]:
     while pos < end:
         is_binary = body[pos]
         stop = body.find(b"\xff", pos + 1)
-        digits = body[pos + 1 : stop]
+        digits = body[pos + 1 : stop] if stop > pos else b""  # not to -1: no separator is no length
         if is_binary not in (0, 1) or stop < 0 or not 0 < len(digits) <= 10 or max(digits) > 9:
             raise RemoteProtocolError("invalid v3 binary payload header")
         length = int("".join(str(d) for d in digits))

@@ -67,4 +67,4 @@ def guarded(parse: Callable[[str | bytes], Any]) -> Callable[[str | bytes], Any]
     return loads
 
 
-loads = guarded(_loads)
+loads: Callable[[str | bytes], Any] = guarded(_loads)

@@ -1,13 +1,11 @@
 """The Engine.IO server on asyncio: handshakes, polling, WebSocket, upgrades (runtime layer).
 
-This is the one place that glues :class:`~surge.engine.session.EngineSession`
-to the loop ("one pump per connection"): after any input it drains the
-session's events to the application, writes what is to send and keeps the
-session's next deadline with the server's (surge.runtime.deadlines: one loop timer
-for every session).  It runs on the loop thread only.
+This is the one place that glues :class:`~surge.engine.session.EngineSession` to the loop
+("one pump per connection"): after any input it drains the session's events to the application,
+writes what is to send and keeps the session's next deadline with the server's
+(surge.runtime.deadlines: one loop timer for every session).  It runs on the loop thread only.
 
-The application on top (the Socket.IO server, or a user's raw Engine.IO app)
-implements :class:`EngineApp`.
+The application on top (the Socket.IO server, or a user's raw Engine.IO app) implements :class:`EngineApp`.
 """
 
 from __future__ import annotations
@@ -45,9 +43,7 @@ class EngineApp(Protocol):
     """What sits on top of the Engine.IO server."""
 
     def engine_connected(self, conn: EngineConnection) -> None: ...
-
     def engine_message(self, conn: EngineConnection, data: str | bytes) -> None: ...
-
     def engine_closed(self, conn: EngineConnection, reason: str) -> None: ...
 
     def engine_upgraded(self, conn: EngineConnection) -> None:
@@ -86,6 +82,10 @@ class EngineConnection:
     @property
     def version(self) -> int:
         return self.session.version
+
+    @property
+    def transport(self) -> Transport:
+        return self.session.transport
 
     @property
     def closed(self) -> bool:
@@ -529,7 +529,7 @@ class EngineServer:
     ) -> tuple[list[tuple[str, str]], bytes]:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
-        if error is BAD_ORIGIN:
+        if error == BAD_ORIGIN:  # equality: the compiled build boxes a tuple anew where it is used
             return [("Content-Type", "application/json")], body
         return [("Content-Type", "application/json"), *self.cors.headers(request)], body
 

@@ -13,19 +13,17 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Iterable, Set
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from surge.engine.constants import SHUTDOWN, Reason
 from surge.engine.outgoing import Outgoing
 from surge.protocol import jsoncodec, sio
 from surge.protocol.errors import RemoteProtocolError
 from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.server.connection import Connection
 from surge.server.observer import Observer
 from surge.server.recovery import UNKNOWN, Recovery, Restored, SessionStore, Shared
 from surge.server.rooms import NO_ROOMS, Rooms
-
-if TYPE_CHECKING:
-    from surge.runtime.engine import EngineConnection
 
 log = logging.getLogger("surge.server")
 
@@ -117,7 +115,7 @@ class SioClient:
 
     __slots__ = ("claiming", "conn", "decoder", "sockets")
 
-    def __init__(self, conn: EngineConnection, max_attachments: int, loads: Callable[[str], Any]) -> None:
+    def __init__(self, conn: Connection, max_attachments: int, loads: Callable[[str], Any]) -> None:
         self.conn = conn
         self.decoder = SioDecoder(max_attachments, loads)
         self.sockets: dict[str, SioSocket] = {}
@@ -166,14 +164,14 @@ class SioServer:
 
     # -- Engine.IO events -----------------------------------------------------------
 
-    def engine_connected(self, conn: EngineConnection) -> None:
+    def engine_connected(self, conn: Connection) -> None:
         client = SioClient(conn, self.max_attachments, self.loads)
         conn.app_state = client
         if conn.version == 3:
             # Protocol v4: the default namespace is connected implicitly.
             self._connect(client, "/", None)
 
-    def engine_message(self, conn: EngineConnection, data: str | bytes) -> None:
+    def engine_message(self, conn: Connection, data: str | bytes) -> None:
         client: SioClient = conn.app_state
         try:
             if isinstance(data, str):
@@ -216,7 +214,7 @@ class SioServer:
             log.warning("closing session %s: client sent %s", conn.sid, ptype.name)
             conn.close(Reason.TRANSPORT_ERROR)
 
-    def engine_closed(self, conn: EngineConnection, reason: str) -> None:
+    def engine_closed(self, conn: Connection, reason: str) -> None:
         client: SioClient = conn.app_state
         lost = reason != Reason.SERVER_DISCONNECT  # its client may come back (connection state recovery)
         if reason == SHUTDOWN:
@@ -224,7 +222,7 @@ class SioServer:
         for socket in list(client.sockets.values()):
             self._remove(socket, reason, lost)
 
-    def engine_upgraded(self, conn: EngineConnection) -> None:
+    def engine_upgraded(self, conn: Connection) -> None:
         if self.observer is not None:
             client: SioClient = conn.app_state
             for socket in list(client.sockets.values()):
