@@ -37,7 +37,10 @@ def emit_and_send_forms(tag: str) -> Script:
         "steps": [
             {"client": "a", "emit": ["emit_forms"]},
             {"client": "a", "wait": 14},
+            # One at a time: both servers run a client's def handlers in threads of their own
+            # (async_handlers=True), so two in flight may answer in either order.
             {"client": "a", "emit": ["forward", 1, [2], {"3": 3}]},
+            {"client": "a", "wait": 15},
             {"client": "a", "emit": ["forward"]},
             {"client": "a", "wait": 16},
         ],
@@ -148,7 +151,7 @@ def errors_and_sessions(tag: str) -> Script:
         "steps": [
             {"client": "a", "emit": ["boom"], "ack": True},
             {"client": "a", "wait": 3},
-            {"client": "a", "emit": ["set", "color", "blue"]},
+            {"client": "a", "emit": ["set", "color", "blue"], "ack": True},  # set before get: see emit_and_send_forms
             {"client": "a", "emit": ["get", "color"], "ack": True},
         ],
     }
