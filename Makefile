@@ -42,11 +42,11 @@ compiled: setup
 # Every test twice: on the Python source, then on the compiled build (3 workers: mostly waiting on peers).
 test: system-test lint compiled
 	$(BIN)/pytest -n 3
-	SURGE_BUILD=compiled PYTHONPATH=build/compiled $(BIN)/pytest -n 3
+	SURGE_BUILD=compiled PYTHONPATH=$(CURDIR)/build/compiled $(BIN)/pytest -n 3
 
 bench: compiled
 	$(BIN)/pip install -q --disable-pip-version-check matplotlib
-	PYTHONPATH=build/compiled $(BIN)/python bench/compare.py
+	PYTHONPATH=$(CURDIR)/build/compiled $(BIN)/python bench/compare.py
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -196,7 +196,7 @@ def write_report(
         "",
         f"Surge's build: {surge_build()}.",
         "",
-        "Reproduce: `make bench` (or, after `make compiled`, `REPS=3 PYTHONPATH=build/compiled python bench/compare.py`).",
+        "Reproduce: `make bench` (or, after `make compiled`, `REPS=3 PYTHONPATH=$PWD/build/compiled python bench/compare.py`).",
         "",
         "| scenario | unit | node-socketio | surge-def | ratio | surge-async | ratio |",
         "|---|---|---:|---:|---:|---:|---:|",

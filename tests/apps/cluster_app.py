@@ -5,6 +5,7 @@ import os
 
 from flask import Flask, request
 
+import surge.dispatch
 from surge import SocketIO, call, emit, join_room
 
 # Each line with its time (seconds since the epoch): tests compare it with when clients got messages.
@@ -34,6 +35,12 @@ async def join_twice(room):
     join_room(room)
     join_room(room)
     return room
+
+
+@socketio.on("build")
+def build():
+    """Which build of Surge serves this (the suite's second run: its servers' too, however started)."""
+    return "compiled" if surge.dispatch.__file__.endswith(".so") else "pure"
 
 
 @socketio.on("echo")

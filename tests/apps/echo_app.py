@@ -8,6 +8,7 @@ import threading
 
 from flask import Flask, jsonify, request
 
+import surge.dispatch
 from surge import ConnectionRefusedError, SocketIO, disconnect, emit, join_room
 
 app = Flask(__name__)
@@ -76,6 +77,12 @@ async def join_twice(room):
     join_room(room)
     join_room(room)
     return room
+
+
+@socketio.on("build")
+def build():
+    """Which build of Surge serves this (the suite's second run: its servers' too, however started)."""
+    return "compiled" if surge.dispatch.__file__.endswith(".so") else "pure"
 
 
 @socketio.on("to_room")

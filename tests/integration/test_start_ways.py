@@ -8,6 +8,7 @@ both.  docs/deployment.md lists the same rows.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -154,6 +155,7 @@ def test_connect_echo_and_broadcast(row: Row, transports: list[str] | None) -> N
     assert result["echo"] == ["hello", {"n": 1}, {"type": "Buffer", "data": [1, 2]}]
     assert result["got"] == [[{"hello": "all"}]] * len(row.urls)
     assert result["transports"] == ["polling" if transports else "websocket"] * len(row.urls)
+    assert result["builds"] == [os.environ.get("SURGE_BUILD", "pure")] * len(row.urls)  # what make test asked for
     if row.metrics:  # /metrics, however the app is started, counts what the session did
         context = ssl._create_unverified_context() if row.insecure else None  # the test's own certificate
         with urllib.request.urlopen(row.urls[0] + "/metrics", timeout=5, context=context) as response:

@@ -253,8 +253,9 @@ const scenarios = {
     await Promise.race([all, new Promise((r) => setTimeout(r, 3000))]);
     await new Promise((r) => setTimeout(r, 200)); // a second copy would arrive by now
     const transports = clients.map(transportOf);
+    const builds = await Promise.all(clients.map(async (c) => (await emitAck(c, 'build'))[0]));
     clients.forEach((c) => c.disconnect());
-    return { echo, got, transports };
+    return { echo, got, transports, builds };
   },
 
   // Connection state recovery: the connection is cut under the client (its engine closed) while
