@@ -1,6 +1,6 @@
 """The build under test: ``make test`` runs the suite on the Python source, then on the compiled one.
 
-``SURGE_BUILD=compiled`` (with ``PYTHONPATH=build/compiled``) says the run is the second: every
+``SURGE_BUILD=compiled`` (with ``PYTHONPATH`` the absolute path of build/compiled) says the run is the second: every
 module pyproject.toml lists for mypyc must then be an extension, else the run tests the source twice.
 """
 
