@@ -216,6 +216,36 @@ def test_an_async_handler_joining_a_room_it_is_in_changes_nothing() -> None:
     assert a.get_received() == [{"name": "room_message", "args": [{"x": 2}], "namespace": "/"}]
 
 
+@socketio.on("def_rejoin")
+def def_rejoin(room: str) -> Any:
+    """The same from a worker thread, where a join already made is skipped without a hand-over."""
+    join_room(room)
+    join_room(room)
+    seen = [rooms()]
+    leave_room(room)
+    join_room(room)  # the leave may not be made yet: this join must not be skipped
+    seen.append(rooms())
+    leave_room(room)
+    seen.append(rooms())
+    join_room(room)
+    join_room(room)
+    seen.append(rooms())
+    return seen
+
+
+def test_a_def_handler_joining_a_room_it_is_in_changes_nothing_and_loses_no_change() -> None:
+    a, b = socketio.test_client(app), socketio.test_client(app)
+    a.get_received()
+    b.get_received()
+    for _ in range(20):  # a leave and a join one after another, each time while the leave may be on its way
+        seen = a.emit("def_rejoin", "green", callback=True)
+        assert [rs.count("green") for rs in seen] == [1, 1, 0, 1]
+        assert [len(rs) for rs in seen] == [2, 2, 1, 2]
+    assert socketio.core._room_changes_queued == 0  # every change counted was made: the skip stays possible
+    b.emit("to_room", "green", {"x": 3})
+    assert a.get_received() == [{"name": "room_message", "args": [{"x": 3}], "namespace": "/"}]
+
+
 def test_a_socketio_made_without_an_app_is_bound_by_test_client() -> None:
     from flask import Flask
 
