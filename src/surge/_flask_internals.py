@@ -84,7 +84,7 @@ class SocketRequestContext(RequestContext):
 
     def for_call(self, event: dict[str, Any] | None) -> SocketRequestContext:
         """The context of one handler call: what every call needs now, its request when first read."""
-        call = object.__new__(CallContext)  # and attributes set one by one: the fastest way measured
+        call = CallContext.__new__(CallContext)  # attributes set one by one: the fastest way measured
         call.app = self.app
         call._session = self._session
         call.saves_session = self.saves_session
@@ -101,7 +101,7 @@ class SocketRequestContext(RequestContext):
             )
         current = _cv_app.get(None)
         if current is None or current.app is not app:
-            context = object.__new__(CallAppContext)
+            context = CallAppContext.__new__(CallAppContext)
             context.app = app
             self._app_token = _cv_app.set(context)
             if appcontext_pushed.receivers:

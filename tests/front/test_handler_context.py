@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +12,9 @@ from werkzeug.test import EnvironBuilder
 
 from surge import SocketIO
 from surge._flask_internals import SocketRequestContext
+from surge.protocol import jsoncodec
+from surge.server.core import SioClient, SioSocket
+from tests.server.pair import Conn
 
 
 def make_app() -> tuple[Flask, SocketIO, list[Any]]:
@@ -130,7 +132,9 @@ def test_app_context_signals_are_sent_when_someone_listens() -> None:
 
 def test_a_handler_context_restores_what_was_there() -> None:
     app = Flask(__name__)
-    socket: Any = SimpleNamespace(environ=EnvironBuilder(path="/socket.io/").get_environ(), sid="s1", namespace="/")
+    conn = Conn("e1")
+    conn.environ = EnvironBuilder(path="/socket.io/").get_environ()
+    socket = SioSocket("s1", "/", SioClient(conn, 10, jsoncodec.loads))
     prototype = SocketRequestContext.prototype(app, socket)
     with app.app_context() as outer:
         with prototype.for_call({"message": "ev", "args": ()}) as ctx:

@@ -32,13 +32,14 @@ except ImportError:  # pragma: no cover - orjson is a dependency; the fallback i
     orjson = None  # type: ignore[assignment]
 
 
-class _Binary(TypeError):
-    """Bytes in the data: neither library writes them (Socket.IO sends them as attachments)."""
+# Bytes in the data: neither library writes them (Socket.IO sends them as attachments).  Told
+# apart by this message, not by a TypeError subclass: mypyc compiles no subclass of a builtin type.
+_BINARY = "bytes are not JSON"
 
 
 def _refuse(obj: Any) -> Any:
     if isinstance(obj, (bytes, bytearray, memoryview)):
-        raise _Binary("bytes are not JSON")
+        raise TypeError(_BINARY)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
@@ -46,7 +47,8 @@ def _fast_dumps(obj: Any) -> str:
     try:
         return orjson.dumps(obj, default=_refuse).decode()
     except TypeError as exc:
-        if isinstance(exc.__cause__, _Binary):
+        cause = exc.__cause__
+        if isinstance(cause, TypeError) and cause.args == (_BINARY,):
             raise  # the standard library would refuse them too, only slower
         return _std_dumps(obj)
 

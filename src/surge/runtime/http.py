@@ -35,6 +35,15 @@ MAX_PIPELINED = 16
 WRITE_HIGH_WATER = 64 * 1024
 
 
+class Origin(Protocol):
+    """The server a connection was taken over from (surge.runtime.wsgi_bridge): a WSGI server's."""
+
+    environ: dict[str, Any]  # the environ of its request, which the session sees
+
+    def ended(self) -> None:
+        """The connection is gone."""
+
+
 class Upgraded(Protocol):
     """What an upgraded connection (a WebSocket) takes over: the bytes that arrive, and the end."""
 
@@ -92,6 +101,7 @@ class HttpProtocol(asyncio.Protocol):
         "_deadline",
         "_deadline_reason",
         "_drain_waiters",
+        "_first",
         "_handoff",
         "_header_bytes",
         "_on_lost",
@@ -102,6 +112,7 @@ class HttpProtocol(asyncio.Protocol):
         "closed",
         "congested",
         "loop",
+        "origin",
         "parser",
         "peer",
         "raw",
@@ -111,8 +122,12 @@ class HttpProtocol(asyncio.Protocol):
         "ws",
     )
 
-    def __init__(self, server: Owner) -> None:
+    def __init__(self, server: Owner, origin: Origin | None = None, first: bytes = b"") -> None:
+        """``origin``: the server the connection was taken over from; ``first``: the bytes of it read
+        already (by the worker that handed it over), read here as soon as the connection is made."""
         self.server = server
+        self.origin = origin
+        self._first = first
         self.loop = server.loop
         self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpRequestParser | None = httptools.HttpRequestParser(self)
@@ -152,6 +167,9 @@ class HttpProtocol(asyncio.Protocol):
         server.connections.add(self)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)  # type: ignore[attr-defined]
         self._arm(server.request_timeout, "request not received in time")
+        if self._first:
+            first, self._first = self._first, b""
+            self.data_received(first)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -170,6 +188,8 @@ class HttpProtocol(asyncio.Protocol):
         for waiter in self._drain_waiters or ():
             if not waiter.done():
                 waiter.set_result(None)
+        if self.origin is not None:
+            self.origin.ended()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -265,7 +285,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         request, parser = self._request, self.parser
         assert request is not None and parser is not None
-        parsed = httptools.parse_url(request.raw_path)
+        parsed: Any = httptools.parse_url(request.raw_path)  # Any: its stub says bytes where a part is None
         request.path = parsed.path.decode("latin-1")
         request.query = (parsed.query or b"").decode("latin-1")
         request.method = parser.get_method().decode("ascii")
@@ -395,10 +415,14 @@ class HttpProtocol(asyncio.Protocol):
 
     def environ(self, request: Request) -> dict[str, Any]:
         """The WSGI environ of ``request`` (the connect request of a session)."""
+        if self.origin is not None:
+            return self.origin.environ
         server = self.server
         return build_environ(request, server.host, server.port, self.peer, server.scheme)
 
     def session_environ(self, request: Request) -> SessionEnviron:
+        if self.origin is not None:
+            return self.origin.environ
         server = self.server
         return ConnectRequest(request, server.host, server.port, self.peer, server.scheme)
 

@@ -85,7 +85,7 @@ class HttpServer:
         """A connection another worker handed over, with the bytes it had read of its request."""
 
         def factory() -> HttpProtocol:
-            return _Adopted(self, raw)
+            return HttpProtocol(self, first=raw)
 
         self.loop.create_task(self.loop.connect_accepted_socket(factory, sock))
 
@@ -247,19 +247,3 @@ def serve(
 
 
 __all__ = ["HttpServer", "new_event_loop", "serve"]
-
-
-class _Adopted(HttpProtocol):
-    """A connection handed over by another worker: its first bytes were read there."""
-
-    __slots__ = ("_first",)
-
-    def __init__(self, server: HttpServer, first: bytes) -> None:
-        super().__init__(server)
-        self._first = first
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        first, self._first = self._first, b""
-        if not self.closed:
-            self.data_received(first)

@@ -125,7 +125,7 @@ def _take_over(
 
     async def adopt() -> None:
         try:
-            _, proto = await loop.connect_accepted_socket(lambda: _TakenOver(http, environ, ended), own)
+            _, proto = await loop.connect_accepted_socket(lambda: HttpProtocol(http, _Origin(environ, ended)), own)
         except OSError:
             own.close()
             ended.set()
@@ -146,24 +146,16 @@ def _take_over(
         pass
 
 
-class _TakenOver(HttpProtocol):
-    """A connection taken over from a WSGI server: the session sees that server's environ."""
+class _Origin:
+    """The WSGI server a connection was taken over from: its environ, and who waits for the end."""
 
-    __slots__ = ("_ended", "_wsgi_environ")
+    __slots__ = ("_ended", "environ")
 
-    def __init__(self, server: HttpServer, environ: dict[str, Any], ended: threading.Event) -> None:
-        super().__init__(server)
-        self._wsgi_environ = environ
+    def __init__(self, environ: dict[str, Any], ended: threading.Event) -> None:
+        self.environ = environ
         self._ended = ended
 
-    def environ(self, request: Request) -> dict[str, Any]:
-        return self._wsgi_environ
-
-    def session_environ(self, request: Request) -> dict[str, Any]:
-        return self._wsgi_environ
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
+    def ended(self) -> None:
         self._ended.set()
 
 
