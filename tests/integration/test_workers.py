@@ -378,7 +378,9 @@ def test_metrics_count_the_whole_server_whichever_worker_is_scraped(tmp_path: Pa
             for n in range(times):
                 assert client.sio.call("echo", n, timeout=5) == n  # one argument comes back as itself
         scraped_by = set()
-        for _ in range(40):  # a connection each, until both workers have answered
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # a connection each, until both workers have answered
+            # (a deadline, not a count: under load the kernel may give one worker dozens in a row)
             metrics, pid = scrape_and_pid(process)
             assert metrics['surge_events_received_total{event="echo",namespace="/"}'] == 8
             assert metrics['surge_connected_clients{namespace="/",transport="websocket"}'] == len(made)
@@ -386,7 +388,7 @@ def test_metrics_count_the_whole_server_whichever_worker_is_scraped(tmp_path: Pa
             scraped_by.add(pid)
             if len(scraped_by) == 2:
                 break
-        assert scraped_by == {a.pid, b.pid}
+        assert scraped_by == {a.pid, b.pid}, (scraped_by, a.pid, b.pid)
     finally:
         for client in made:
             client.sio.disconnect()

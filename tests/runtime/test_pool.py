@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
+
+import pytest
 
 from surge.runtime.pool import WorkerPool
 
@@ -95,3 +99,21 @@ def test_a_failing_job_is_logged_and_the_worker_lives(caplog) -> None:  # type: 
     assert done.wait(2)
     assert "unhandled error in worker thread" in caplog.text
     pool.shutdown()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SCHED_BATCH is Linux's")
+def test_workers_run_under_sched_batch_where_linux_has_it() -> None:
+    """Their wake-ups must not preempt the loop thread that woke them (surge.runtime.pool.disfavor_wakeups)."""
+    pool = WorkerPool(max_workers=2, idle_timeout=5)
+    seen: list[int] = []
+    done = threading.Event()
+
+    def policy() -> None:
+        seen.append(os.sched_getscheduler(0))
+        done.set()
+
+    pool.submit(policy)
+    assert done.wait(2)
+    pool.shutdown()
+    assert seen == [os.SCHED_BATCH]
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the thread that submits keeps its own

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -51,15 +50,31 @@ class SioType(IntEnum):
 _TYPES = tuple(SioType)  # indexing beats SioType(n), which goes through Enum's metaclass
 
 
-@dataclass(slots=True)
 class SioPacket:
-    """One Socket.IO packet.  ``query`` is the v4 namespace query (CONNECT only)."""
+    """One Socket.IO packet.  ``query`` is the v4 namespace query (CONNECT only; not compared).
 
-    type: SioType
-    namespace: str = "/"
-    data: Any = None
-    id: int | None = None
-    query: str = field(default="", compare=False)
+    Not a dataclass: mypyc compiles this ``__init__``, where a dataclass's is Python it generates
+    at import (one call per packet received).
+    """
+
+    __slots__ = ("data", "id", "namespace", "query", "type")
+
+    def __init__(
+        self, type: SioType, namespace: str = "/", data: Any = None, id: int | None = None, query: str = ""
+    ) -> None:
+        self.type = type
+        self.namespace = namespace
+        self.data = data
+        self.id = id
+        self.query = query
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SioPacket):
+            return NotImplemented
+        return (self.type, self.namespace, self.data, self.id) == (other.type, other.namespace, other.data, other.id)
+
+    def __repr__(self) -> str:
+        return f"SioPacket(type={self.type!r}, namespace={self.namespace!r}, data={self.data!r}, id={self.id!r})"
 
 
 _BINARY = (bytes, bytearray, memoryview)

@@ -18,6 +18,7 @@ handler that blocks delays the events queued behind it by about two looks
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -29,6 +30,24 @@ log = logging.getLogger("surge.runtime")
 Job = tuple[Callable[..., Any], tuple[Any, ...]]
 
 STALL_CHECK = 0.001  # seconds between the watchdog's looks at a queue with jobs waiting
+
+
+def disfavor_wakeups() -> None:
+    """Run the calling thread under Linux's SCHED_BATCH, where its wake-ups preempt nobody.
+
+    A worker the loop thread wakes (a job for it) would otherwise preempt the loop at once, only
+    to wait for the GIL the loop still holds: two more context switches per hand-off when they
+    share a core (harness echo50 with def handlers, the server pinned to one CPU, interleaved,
+    median of 3: 53.8k -> 61.0k acks/s).  The thread's share of the CPU is the same.
+    """
+    batch = getattr(os, "SCHED_BATCH", None)
+    if batch is None:
+        return
+    try:
+        if os.sched_getscheduler(0) == os.SCHED_OTHER:  # a real-time policy chosen by the app stays
+            os.sched_setscheduler(0, batch, os.sched_param(0))
+    except OSError:  # not allowed here (a sandbox): the default policy, only slower
+        pass
 
 
 class WorkerPool:
@@ -100,6 +119,7 @@ class WorkerPool:
         self._watchdog.start()
 
     def _watch(self) -> None:
+        disfavor_wakeups()
         seen = -1
         while True:
             self._waiting.wait()
@@ -138,6 +158,7 @@ class WorkerPool:
             return job
 
     def _work(self) -> None:
+        disfavor_wakeups()
         while True:
             try:
                 job = self._next()
