@@ -428,7 +428,7 @@ class ServerCore:
         if kind == ENTER_ROOM and sio is not None and (on_loop or self._room_changes_queued == 0):
             # A handler joining its room at every event: nothing to change, nobody to tell.  So from a
             # def handler while no room change is on its way to the loop from any thread: none made
-            # before this call is still to come, and this read is final (def realistic: -18% work).
+            # before this call is still to come, and this read is final (def realistic: -18% instructions).
             socket = sio.socket_here(sid, namespace)
             if socket is not None and room in socket.rooms:
                 return
