@@ -18,7 +18,6 @@ import inspect
 import logging
 import secrets
 import threading
-from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,6 +37,7 @@ from surge.queue.worker_bus import WorkerBus
 from surge.runtime import handoff
 from surge.runtime.engine import EngineServer
 from surge.runtime.flow import EmitGate, FlowControl
+from surge.runtime.inbox import LoopInbox
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WSGIApp, WsgiRunner
@@ -84,9 +84,8 @@ class ServerCore:
         self._publisher: backends.Publisher | None = None
         self._stop: asyncio.Event | None = None
         self._in_flight = threading.BoundedSemaphore(EMITS_IN_FLIGHT)
-        self._handoffs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        self._handoff_lock = threading.Lock()
-        self._handoff_scheduled = False
+        self._inbox: LoopInbox | None = None  # calls from other threads for the loop thread
+        self._room_count_lock = threading.Lock()
         self._room_changes_queued = 0  # room operations handed to the loop and not yet made there
         self._start_lock = threading.Lock()
         self._bridge: HttpServer | None = None
@@ -149,6 +148,7 @@ class ServerCore:
         opts = self.options
         self.loop = loop
         self.loop_thread = threading.get_ident()
+        self._inbox = LoopInbox(loop)
         self.node = secrets.token_hex(8)  # anew: the workers forked from one process must differ
         self.pool = WorkerPool(max_workers=opts["max_workers"])
         dumps: Callable[[Any], str] = jsoncodec.dumps
@@ -304,35 +304,13 @@ class ServerCore:
         return self.cluster
 
     def call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on the loop thread: inline there, handed over from elsewhere.
-
-        Hand-overs from other threads are batched: they queue in order, and only the
-        first of a batch wakes the loop (``call_soon_threadsafe`` writes to a pipe, a
-        system call per wake-up), which then runs everything queued so far.
-        """
-        loop = self.loop
-        if loop is None:
+        """Run ``fn(*args)`` on the loop thread: inline there, handed over (in order) from elsewhere."""
+        if self.loop is None or self._inbox is None:
             raise RuntimeError(NOT_RUNNING)
         if threading.get_ident() == self.loop_thread:
             fn(*args)
             return
-        self._handoffs.append((fn, args))
-        with self._handoff_lock:
-            if self._handoff_scheduled:
-                return
-            self._handoff_scheduled = True
-        loop.call_soon_threadsafe(self._run_handoffs)
-
-    def _run_handoffs(self) -> None:
-        with self._handoff_lock:
-            self._handoff_scheduled = False  # from here on, a new hand-over schedules another run
-        handoffs = self._handoffs
-        while handoffs:
-            fn, args = handoffs.popleft()
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("error in %r handed over to the event loop", fn)
+        self._inbox.put(fn, args)
 
     def read_on_loop(self, read: Callable[[], T]) -> T:
         """``read()`` on the loop thread (inline there), for a consistent view of the server's state."""
@@ -443,7 +421,7 @@ class ServerCore:
 
     def _queue_room_change(self, fn: Callable[..., Any], *args: Any) -> None:
         """Hand a change of rooms to the loop, counted until it is made (room_operation reads the count)."""
-        with self._handoff_lock:
+        with self._room_count_lock:
             self._room_changes_queued += 1
         self.call_in_loop(self._make_room_change, fn, *args)
 
@@ -451,7 +429,7 @@ class ServerCore:
         try:
             fn(*args)
         finally:
-            with self._handoff_lock:
+            with self._room_count_lock:
                 self._room_changes_queued -= 1
 
     def sockets_operation(self, kind: str, namespace: str, to: Any, room: str = "") -> None:
