@@ -5,8 +5,8 @@ wakes the loop while the calling thread still holds the GIL.  On a shared core t
 thread, woken, preempts the worker only to wait for that GIL: two more context switches
 per def handler's answer.  Here the wake-up is an ``os.write`` to a pipe, which releases
 the GIL before the system call, so the woken loop finds it free (harness echo1, def
-handlers, interleaved, 3 runs each: 10.4k -> 11.6k acks/s; per answer the loop thread
-blocks twice, not three times).  Only the first call of a batch writes; the loop runs
+handlers, pure build, 6 interleaved runs each: median 10.56k -> 11.37k acks/s; per answer
+the loop thread blocks twice, not three times).  Only the first call of a batch writes; the loop runs
 every call queued by the time it reads.
 """
 
@@ -40,7 +40,8 @@ class LoopInbox:
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
         # Closed only when nothing can put here any more: no thread writes to a reused descriptor.
-        weakref.finalize(self, _close, self._read, self._write)
+        # Not at exit, where daemon workers may still put (the process's end closes them).
+        weakref.finalize(self, _close, self._read, self._write).atexit = False
         loop.add_reader(self._read, self._run)
 
     def put(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
