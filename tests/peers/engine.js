@@ -8,10 +8,13 @@ const Socket = mod.Socket || mod;
 const socket = new Socket(opts.url, { path: '/engine.io', transports: opts.transports || ['polling', 'websocket'] });
 const received = [];
 const sent = ['text', 'ünïcode 😀', Buffer.from([1, 2, 3, 255])];
+// One message at a time, each after the echo of the one before: the server's def handlers run in
+// its elastic pool, which under load may run two messages sent together on two threads.
 setTimeout(() => { console.log(JSON.stringify({ error: 'timed out', received })); process.exit(0); }, 10000);
 socket.on('open', () => {
   socket.on('message', (data) => {
     received.push(typeof data === 'string' ? data : { binary: Array.from(new Uint8Array(data)) });
+    if (received.length <= sent.length) socket.send(sent[received.length - 1]);
     if (received.length === sent.length + 1) {
       const finish = () => {
         const transport = socket.transport.name;
@@ -24,6 +27,5 @@ socket.on('open', () => {
       else finish();
     }
   });
-  for (const m of sent) socket.send(m);
 });
 socket.on('error', (e) => { console.log(JSON.stringify({ error: String(e) })); process.exit(0); });
