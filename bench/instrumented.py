@@ -32,7 +32,13 @@ def main() -> None:
             for scenario in scenarios:
                 for name, extra in VARIANTS.items():
                     results.unlink(missing_ok=True)
-                    env = dict(os.environ, **extra, PYTHONPATH=str(ROOT / "src"), RESULTS=str(results), REPS="1")
+                    env = dict(
+                        os.environ,
+                        **extra,
+                        PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT / "src")),
+                        RESULTS=str(results),
+                        REPS="1",
+                    )
                     env["BENCH_SERVER_CMD"] = shlex.join([sys.executable, str(ROOT / "bench" / "app_def.py")])
                     subprocess.run(
                         ["bash", str(HARNESS), "custom", scenario], env=env, check=True, stdout=subprocess.DEVNULL

@@ -44,7 +44,7 @@ def run(command: list[str], load: str, opts: dict[str, Any], env: dict[str, str]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    full_env = dict(os.environ, PORT=str(port), PYTHONPATH=str(ROOT / "src"), **env)
+    full_env = dict(os.environ, PORT=str(port), PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT / "src")), **env)
     full_env.setdefault("SOCKET_IO", str(ROOT / "node_modules" / "socket.io"))  # Node's, as package.json pins it
     server = subprocess.Popen(["taskset", "-c", "0", *command], env=full_env, stderr=subprocess.DEVNULL)
     try:

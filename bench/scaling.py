@@ -34,7 +34,13 @@ REQUESTS = 400
 
 def harness(workers: int, scenario: str, results: Path) -> dict[str, object]:
     results.unlink(missing_ok=True)
-    env = dict(os.environ, WORKERS=str(workers), PYTHONPATH=str(ROOT / "src"), RESULTS=str(results), REPS="1")
+    env = dict(
+        os.environ,
+        WORKERS=str(workers),
+        PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT / "src")),
+        RESULTS=str(results),
+        REPS="1",
+    )
     env.update(SERVER_CPU="0,1", GEN_CPU="0,1", BENCH_SERVER_CMD=shlex.join([sys.executable, str(APP)]))
     subprocess.run(["bash", str(HARNESS), "custom", scenario], env=env, check=True, stdout=subprocess.DEVNULL)
     row: dict[str, object] = json.loads(results.read_text().splitlines()[-1])
@@ -64,7 +70,13 @@ def handoff_latency(workers: int) -> tuple[float, int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = dict(os.environ, WORKERS=str(workers), PORT=str(port), PYTHONPATH=str(ROOT / "src"), BENCH_LOG="1")
+    env = dict(
+        os.environ,
+        WORKERS=str(workers),
+        PORT=str(port),
+        PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT / "src")),
+        BENCH_LOG="1",
+    )
     server = subprocess.Popen([sys.executable, str(APP)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
