@@ -125,7 +125,7 @@ class ServerCore:
             ready.wait()
             return loop
 
-    def wsgi_bridge(self, websocket: bool) -> tuple[asyncio.AbstractEventLoop, HttpServer]:
+    def wsgi_bridge(self, websocket: bool) -> tuple[Callable[..., None], HttpServer]:
         """The core as a WSGI server's requests find it (surge.runtime.wsgi_bridge): running on a
         loop thread of its own, with a server that listens nowhere for the WebSockets taken over."""
         loop = self.running_loop(websocket)
@@ -141,7 +141,7 @@ class ServerCore:
                     max_write_buffer=self.options["max_write_buffer"],
                     flow=self.flow,
                 )
-            return loop, self._bridge
+            return self.call_in_loop, self._bridge
 
     def start(self, loop: asyncio.AbstractEventLoop, websocket: bool = True) -> EngineServer:
         """Build the server on ``loop``, which runs in the calling thread; returns its Engine.IO server."""
@@ -238,12 +238,12 @@ class ServerCore:
         on listening ``sockets`` made elsewhere instead of ``host:port`` when given)."""
         loop = new_event_loop()
         engine = self.start(loop)
-        assert self.pool is not None
+        assert self.pool is not None and self._inbox is not None
         opts = self.options
         http = HttpServer(
             loop,
             engine,
-            WsgiRunner(wsgi_app, loop, self.pool) if wsgi_app is not None else None,
+            WsgiRunner(wsgi_app, self.pool, self._inbox) if wsgi_app is not None else None,
             path=opts["path"],
             host=host,
             port=port,

@@ -29,6 +29,7 @@ from typing import Any
 from surge.engine.constants import Transport
 from surge.runtime.cors import Origins
 from surge.runtime.engine import EngineConnection, EngineServer
+from surge.runtime.inbox import LoopInbox
 from surge.runtime.pool import WorkerPool
 from surge.runtime.server import HttpServer, new_event_loop, serve
 from surge.runtime.wsgi import WSGIApp, WsgiRunner
@@ -67,6 +68,7 @@ class EngineIO:
         self.handlers: dict[str, Handler] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.pool: WorkerPool | None = None
+        self._inbox: LoopInbox | None = None  # calls from other threads for the loop thread
         self.connections: dict[str, EngineConnection] = {}
         self._stop: asyncio.Event | None = None
 
@@ -102,10 +104,10 @@ class EngineIO:
             conn.close()
 
     def _in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
-        loop = self.loop
-        if loop is None:
+        inbox = self._inbox
+        if inbox is None:
             raise RuntimeError("the Engine.IO server is not running")
-        loop.call_soon_threadsafe(fn, *args)
+        inbox.put(fn, args)
 
     # -- the EngineApp interface (loop thread) -----------------------------------------------
 
@@ -155,7 +157,7 @@ class EngineIO:
                 log.exception("error in the %s handler (sid %s)", event, args[0])
                 return
             if then is not None:
-                loop.call_soon_threadsafe(then, result)
+                self._in_loop(then, result)
 
         pool.submit(run)
 
@@ -165,9 +167,10 @@ class EngineIO:
         """Serve Engine.IO (and ``wsgi_app`` on every other path) until Ctrl-C or :meth:`stop`."""
         loop = self.loop = new_event_loop()
         pool = self.pool = WorkerPool(max_workers=self.max_workers)
+        inbox = self._inbox = LoopInbox(loop)
         engine = EngineServer(self, loop, **self.options)
         http = HttpServer(
-            loop, engine, WsgiRunner(wsgi_app, loop, pool) if wsgi_app else None, path=self.path, host=host, port=port
+            loop, engine, WsgiRunner(wsgi_app, pool, inbox) if wsgi_app else None, path=self.path, host=host, port=port
         )
         self._stop = asyncio.Event()
 
@@ -183,7 +186,7 @@ class EngineIO:
         finally:
             pool.shutdown()
             loop.close()
-            self.loop = None
+            self.loop = self._inbox = None
 
     def stop(self) -> None:
         """Stop the server started by :meth:`run`, from any thread."""

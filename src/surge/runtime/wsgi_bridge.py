@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("surge")
 _adopting: set[asyncio.Task[None]] = set()
 
-# Starts the core (offering upgrades or not); returns its loop and a server that listens nowhere.
-Start = Callable[[bool], "tuple[asyncio.AbstractEventLoop, HttpServer]"]
+# Starts the core (offering upgrades or not); returns how to hand its loop a call
+# (``call_in_loop(fn, *args)``, surge.runtime.inbox) and a server that listens nowhere.
+Start = Callable[[bool], "tuple[Callable[..., None], HttpServer]"]
 NO_WEBSOCKET = (
     "WebSocket is not available through this WSGI server (it gives up no socket, or terminates TLS itself): "
     "clients stay on long-polling. Serve the app with socketio.run(app), the surge command, gunicorn -k "
@@ -75,14 +76,14 @@ class EngineMiddleware:
             if environ.get("wsgi.multithread") is False:
                 log.warning(ONE_AT_A_TIME)
         sock = _socket(environ)
-        loop, http = self.start(sock is not None)
+        call_in_loop, http = self.start(sock is not None)
         engine = http.engine
         request = _request(environ, engine.max_http_buffer_size)
         if request is None:
             return _answer(start_response, 413, [("Content-Type", "text/plain")], b"Payload Too Large")
         if (environ.get("HTTP_UPGRADE") or "").lower() == "websocket":
             if sock is not None and engine.allow_upgrades:
-                _take_over(loop, http, sock, request, environ)
+                _take_over(call_in_loop, http, sock, request, environ)
                 # For the server's access log: writing this fails on the shut socket, which the
                 # server takes for a client gone (Werkzeug, gunicorn: nothing else is logged).
                 return _answer(start_response, 101, [], b"")
@@ -92,7 +93,7 @@ class EngineMiddleware:
             headers, body = engine.error_answer(request, BAD_REQUEST, "WebSocket is not available on this server")
             return _answer(start_response, 400, headers, body)
         answer = _Answer(environ)
-        loop.call_soon_threadsafe(engine.handle_request, request, answer)
+        call_in_loop(engine.handle_request, request, answer)
         # The engine answers every poll by the next heartbeat; the margin covers a loop under load.
         if not answer.ready.wait(engine.ping_interval + engine.ping_timeout + 10):
             return _answer(start_response, 504, [("Content-Type", "text/plain")], b"Gateway Timeout")
@@ -108,7 +109,7 @@ def _socket(environ: dict[str, Any]) -> socket.socket | None:
 
 
 def _take_over(
-    loop: asyncio.AbstractEventLoop,
+    call_in_loop: Callable[..., None],
     http: HttpServer,
     sock: socket.socket,
     request: Request,
@@ -125,7 +126,7 @@ def _take_over(
 
     async def adopt() -> None:
         try:
-            _, proto = await loop.connect_accepted_socket(lambda: HttpProtocol(http, _Origin(environ, ended)), own)
+            _, proto = await http.loop.connect_accepted_socket(lambda: HttpProtocol(http, _Origin(environ, ended)), own)
         except OSError:
             own.close()
             ended.set()
@@ -134,11 +135,11 @@ def _take_over(
             proto.upgrade(request)
 
     def start_adopting() -> None:
-        task = loop.create_task(adopt())
+        task = http.loop.create_task(adopt())
         _adopting.add(task)  # the loop keeps only a weak reference to a task
         task.add_done_callback(_adopting.discard)
 
-    loop.call_soon_threadsafe(start_adopting)
+    call_in_loop(start_adopting)
     ended.wait()
     try:
         sock.shutdown(socket.SHUT_RDWR)
