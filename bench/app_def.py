@@ -10,12 +10,15 @@ with WORKERS=N as N worker processes (bench/scaling.py).
 
 import logging
 import os
+from pathlib import Path
 
 from flask import Flask, request
 
 from surge import SocketIO, emit, join_room
 
-app = Flask(__name__)
+# bench/routes.py: a page, and a static file (the npm client's own, where `npm ci` put it).
+CLIENT_DIST = Path(__file__).parent.parent / "node_modules" / "socket.io-client" / "dist"
+app = Flask(__name__, static_folder=str(CLIENT_DIST), static_url_path="/static")
 socketio = SocketIO(
     app,
     ping_interval=float(os.environ.get("PING_INTERVAL", "25")),  # bench/idle.py: heartbeats every second
@@ -26,6 +29,11 @@ if os.environ.get("BENCH_LOG") != "1":  # bench/scaling.py reads the workers' ha
     logging.getLogger("surge").setLevel(logging.ERROR)
 if os.environ.get("ADMIN") == "1":
     socketio.instrument(auth=False, ui_path=None)
+
+
+@app.route("/page")
+def page():
+    return "hello"
 
 
 # REALISTIC=1 (bench/compare.py's "realistic"): what an app's handler does besides answering,

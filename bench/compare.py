@@ -9,8 +9,9 @@ attachments, large messages, many rooms), run the harness's way (server on CPU 0
 generator on CPU 1) against ``bench/app_*.py`` and ``bench/node_app.js``.
 The table gives medians and each Surge figure as a ratio to node-socketio from
 the same run; ``docs/benchmarks.png`` charts the ratios.  With no scenario named,
-the report also gets one run of bench/idle.py (IDLE_CLIENTS, 20,000 by default)
-and bench/chat.py, which measure what the harness cannot (CPU at idle, latency).
+the report also gets one run of bench/idle.py (IDLE_CLIENTS, 20,000 by default),
+bench/chat.py and bench/routes.py, which measure what the harness cannot (CPU at
+idle, latency, Flask routes).
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def main() -> None:
     sections = []
     if not sys.argv[1:]:
         idle = ["idle.py", os.environ.get("IDLE_CLIENTS", "20000"), "20"]
-        sections = [("Idle clients", idle), ("A chat", ["chat.py"])]
+        sections = [("Idle clients", idle), ("A chat", ["chat.py"]), ("Flask routes", ["routes.py"])]
     write_report(scenarios, reps, raw, [(title, script_table(argv)) for title, argv in sections])
 
 
