@@ -1,12 +1,15 @@
 """Surge's own cost per echo, with no sockets: the bench app behind an in-memory transport.
 
-    python bench/inprocess.py [websocket|polling] [async|def] [--profile]
+    python bench/inprocess.py [websocket|polling] [async|def] [--profile | --instructions]
 
 The load-generator benchmarks (compare.py) include the kernel's share (a ``send()``
 per answer) and the generator's noise; this measures only the Python that runs per
 echo, repeatably, so a change to the hot path can be judged in seconds.  With
-``--profile`` it prints cProfile's top functions instead.  Not a test: it asserts
-only that every echo was answered.
+``--profile`` it prints cProfile's top functions instead.  With ``--instructions`` it
+counts the instructions per echo under valgrind's callgrind, which do not move with the
+machine's speed: it runs itself twice, with ``ROUNDS`` and twice as many rounds of echoes,
+and divides the difference by the extra echoes, so start-up and set-up cancel out (about
+two minutes).  Not a test: it asserts only that every echo was answered.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ import asyncio
 import cProfile
 import json
 import pstats
+import re
 import runpy
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +36,7 @@ from tests.runtime.wire import UPGRADE, FakeTransport, masked  # noqa: E402
 from surge.runtime.http import HttpProtocol  # noqa: E402
 from surge.runtime.server import HttpServer, new_event_loop  # noqa: E402
 
+ROUNDS = {"websocket": 400, "polling": 100}  # rounds of echoes per timed run (CLIENTS echoes a round)
 PAYLOAD = '{"seq":1,"pad":"' + "x" * 80 + '"}'  # the shared harness's ~100-byte echo payload
 CLIENTS = 50
 
@@ -121,10 +128,18 @@ def main() -> None:
     parser.add_argument("transport", nargs="?", default="websocket", choices=["websocket", "polling"])
     parser.add_argument("handlers", nargs="?", default="async", choices=["async", "def"])
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per echo (callgrind)")
+    parser.add_argument("--rounds", type=int, help=argparse.SUPPRESS)  # one run of this many: --instructions
     args = parser.parse_args()
+    if args.instructions:
+        count_instructions(args.transport, args.handlers)
+        return
     bench = Bench(args.handlers)
-    rounds = 400 if args.transport == "websocket" else 100
+    rounds = args.rounds or ROUNDS[args.transport]
     run, echoes = (websocket_rounds if args.transport == "websocket" else polling_rounds)(bench, rounds)
+    if args.rounds:
+        bench.loop.run_until_complete(run())
+        return
     if args.profile:
         profile = cProfile.Profile()
         profile.runcall(bench.loop.run_until_complete, run())
@@ -136,6 +151,26 @@ def main() -> None:
         bench.loop.run_until_complete(run())
         best = min(best, time.perf_counter() - start)
     print(f"{args.transport}, {args.handlers} handlers: {best / echoes * 1e6:.2f} µs of Surge per echo (best of 5)")
+
+
+def count_instructions(transport: str, handlers: str) -> None:
+    """Instructions per echo: two runs under callgrind, the second with ROUNDS more rounds."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (Debian: apt install valgrind)")
+    rounds = ROUNDS[transport]
+    counts = [callgrind_total([transport, handlers, "--rounds", str(n)]) for n in (rounds, 2 * rounds)]
+    per_echo = (counts[1] - counts[0]) / (rounds * CLIENTS)
+    print(f"{transport}, {handlers} handlers: {per_echo / 1000:.1f}k instructions per echo (callgrind)")
+
+
+def callgrind_total(argv: list[str]) -> int:
+    """The instructions callgrind counted in one run of this script with ``argv``."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, *argv]
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        sys.exit(f"no instruction count in callgrind's output:\n{out.stderr[-2000:]}")
+    return int(found.group(1))
 
 
 if __name__ == "__main__":
