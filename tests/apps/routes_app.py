@@ -1,4 +1,7 @@
-"""Flask routes served by socketio.run: a page, streamed responses and a failing route (PORT from the environment)."""
+"""Flask routes: a page, streamed responses and a failing route (PORT from the environment).
+
+Served by socketio.run, or with ASGI_SERVER=uvicorn or hypercorn as ``socketio.asgi_app()`` under that server.
+"""
 
 import os
 import threading
@@ -61,4 +64,20 @@ def fail():
 
 
 if __name__ == "__main__":
-    socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]))
+    port = int(os.environ["PORT"])
+    server = os.environ.get("ASGI_SERVER")
+    if server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(socketio.asgi_app(), host="127.0.0.1", port=port, log_level="warning")
+    elif server == "hypercorn":
+        import asyncio
+
+        from hypercorn.asyncio import serve
+        from hypercorn.config import Config
+
+        config = Config()
+        config.bind = [f"127.0.0.1:{port}"]
+        asyncio.run(serve(socketio.asgi_app(), config))  # type: ignore[arg-type]
+    else:
+        socketio.run(app, host="127.0.0.1", port=port)

@@ -1,4 +1,5 @@
-"""Flask routes through the built-in server (surge.runtime.wsgi), read by a real HTTP client."""
+"""Flask routes, read by a real HTTP client: through the built-in server (surge.runtime.wsgi), and as
+``socketio.asgi_app()`` under uvicorn and hypercorn (surge.runtime.asgi)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,17 @@ import pytest
 from tests.apps.routes_app import BIG, CHUNK
 from tests.conftest import APPS, ServerProcess
 
+FRONTS = {"socketio.run": {}, "uvicorn": {"ASGI_SERVER": "uvicorn"}, "hypercorn": {"ASGI_SERVER": "hypercorn"}}
+
+
+@pytest.fixture(scope="module", params=list(FRONTS))
+def front(request: pytest.FixtureRequest) -> dict[str, str]:
+    return FRONTS[request.param]
+
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ServerProcess]:
-    server = ServerProcess(APPS / "routes_app.py")
+def server(front: dict[str, str]) -> Iterator[ServerProcess]:
+    server = ServerProcess(APPS / "routes_app.py", front)
     yield server
     server.stop()
 
@@ -66,6 +74,7 @@ def test_a_stream_reaches_the_client_while_the_app_still_produces_it(
 
 
 def test_a_stream_to_an_http_1_0_client_ends_with_the_connection() -> None:
+    """The built-in server's framing (under an ASGI server, the framing is that server's)."""
     server = ServerProcess(APPS / "routes_app.py")
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
@@ -74,10 +83,24 @@ def test_a_stream_to_an_http_1_0_client_ends_with_the_connection() -> None:
             while data := sock.recv(1 << 20):
                 received += data
         head, body = bytes(received).split(b"\r\n\r\n", 1)
-        assert b"Transfer-Encoding" not in head and b"Connection: close" in head
+        assert b"transfer-encoding" not in head.lower()  # the end of the body is the end of the connection
         assert len(body) == BIG and body[:CHUNK] == b"\0" * CHUNK and body[-1] == (BIG // CHUNK - 1) % 256
     finally:
         server.stop()
+
+
+def settled(probe: http.client.HTTPConnection) -> int:
+    """What /big has produced, once it stops growing (the route waits, or has stopped)."""
+
+    def produced() -> int:
+        probe.request("GET", "/produced")
+        return int(probe.getresponse().read())
+
+    before, now = -1, produced()
+    while now != before:
+        time.sleep(0.3)
+        before, now = now, produced()
+    return now
 
 
 def test_a_client_that_does_not_read_holds_the_stream_back(connect: Callable[[], http.client.HTTPConnection]) -> None:
@@ -85,19 +108,20 @@ def test_a_client_that_does_not_read_holds_the_stream_back(connect: Callable[[],
     conn.request("GET", "/big")
     response = conn.getresponse()
     probe = connect()
-
-    def produced() -> int:
-        probe.request("GET", "/produced")
-        return int(probe.getresponse().read())
-
-    before, now = -1, produced()
-    while now != before:  # until the route waits for the client
-        time.sleep(0.3)
-        before, now = now, produced()
+    now = settled(probe)
     assert now < BIG // 4, f"{now} bytes produced for a client that read none"
     body = response.read()
     assert len(body) == BIG and body[-CHUNK:] == bytes([(BIG // CHUNK - 1) % 256]) * CHUNK
-    assert produced() == BIG
+    assert settled(probe) == BIG
+
+
+def test_a_stream_stops_when_its_client_leaves(connect: Callable[[], http.client.HTTPConnection]) -> None:
+    conn = connect()
+    conn.request("GET", "/big")
+    conn.getresponse()  # the head, then the client goes
+    conn.close()
+    now = settled(connect())
+    assert now < BIG // 4, f"{now} bytes produced for a client that left"
 
 
 def test_a_failing_route_gets_500_and_the_error_is_logged(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -32,6 +33,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Starter = Callable[[asyncio.AbstractEventLoop], tuple[EngineServer, WorkerPool]]
+# A Flask route's chunks handed to the ASGI server and not sent yet, past which its worker waits.
+CHUNKS_IN_FLIGHT = 8
 
 
 def _request(scope: Scope) -> Request:
@@ -261,7 +264,12 @@ class AsgiApp:
         await channel.writer
 
     async def _wsgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the WSGI app in the worker pool; its response streams back through a queue."""
+        """Run the WSGI app in the worker pool; its response streams back through a queue.
+
+        The worker hands over at most ``CHUNKS_IN_FLIGHT`` chunks the ASGI server has not
+        sent yet, then waits (flow control: a client that reads slowly holds its stream
+        back), and stops producing once the client has left.
+        """
         assert self.wsgi_app is not None
         self._started()
         assert self.pool is not None
@@ -275,25 +283,35 @@ class AsgiApp:
         environ = build_environ(request, host, port, peer)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        room = threading.Semaphore(CHUNKS_IN_FLIGHT)  # chunks the worker may still hand over unsent
+        gone = threading.Event()  # the client left, or the response ended here: the worker stops
         app = self.wsgi_app
 
         def put(kind: str, value: Any = None) -> None:
             loop.call_soon_threadsafe(events.put_nowait, (kind, value))
+
+        def put_body(data: bytes) -> None:
+            room.acquire()
+            if gone.is_set():
+                raise ConnectionResetError("client went away")
+            put("body", data)
 
         def run() -> None:
             def start_response(
                 status: str, headers: list[tuple[str, str]], exc_info: Any = None
             ) -> Callable[[bytes], None]:
                 put("start", (int(status.split(" ", 1)[0]), headers))
-                return lambda data: put("body", data)
+                return put_body
 
             result = None
             try:
                 result = app(environ, start_response)
                 for chunk in result:
                     if chunk:
-                        put("body", chunk)
+                        put_body(chunk)
                 put("end")
+            except ConnectionResetError:
+                pass  # nobody to answer
             except Exception as exc:
                 log.exception("error in WSGI application for %s %s", request.method, request.path)
                 put("error", exc)
@@ -302,24 +320,39 @@ class AsgiApp:
                 if close is not None:
                     close()
 
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            events.put_nowait(("gone", None))
+
         self.pool.submit(run)
+        watcher = loop.create_task(watch())
         started = False
-        while True:
-            kind, value = await events.get()
-            if kind == "start" and not started:
-                status, headers = value
-                raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-                await send({"type": "http.response.start", "status": status, "headers": raw})
-                started = True
-            elif kind == "body" and started:
-                await send({"type": "http.response.body", "body": value, "more_body": True})
-            elif kind == "end":
-                await send({"type": "http.response.body", "body": b""})
-                return
-            elif kind == "error":
-                if not started:
-                    await _plain(send, 500, b"Internal Server Error")
-                return
+        try:
+            while True:
+                kind, value = await events.get()
+                if kind == "start" and not started:
+                    status, headers = value
+                    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+                    await send({"type": "http.response.start", "status": status, "headers": raw})
+                    started = True
+                elif kind == "body":
+                    if started:
+                        await send({"type": "http.response.body", "body": value, "more_body": True})
+                    room.release()
+                elif kind == "end":
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                elif kind == "error":
+                    if not started:
+                        await _plain(send, 500, b"Internal Server Error")
+                    return
+                elif kind == "gone":
+                    return
+        finally:
+            watcher.cancel()
+            gone.set()
+            room.release()  # a worker waiting for room finds the response over
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
