@@ -33,6 +33,17 @@ function emitAck(socket, ...args) {
   return new Promise((resolve) => socket.emit(...args, (...answer) => resolve(answer)));
 }
 
+// Until every process of the cluster has `members` (and only them) in `room`, as fetch_sockets sees it:
+// a change of rooms made from a handler travels through the queue, in its own time.
+async function untilRoomHolds(socket, room, members) {
+  const want = JSON.stringify([...members].sort());
+  for (const deadline = Date.now() + 10000; Date.now() < deadline;) {
+    if (JSON.stringify((await emitAck(socket, 'list_room', room))[0]) === want) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${room} never held ${want}`);
+}
+
 function onceConnected(socket) {
   return new Promise((resolve, reject) => {
     socket.on('connect', resolve);
@@ -223,11 +234,11 @@ const scenarios = {
     if (opts.steps.includes('room')) a.emit('to_room', 'room1', { hello: 'cluster' });
     if (opts.steps.includes('burst')) a.emit('burst', 'room1', opts.count || 100);
     if (opts.steps.includes('dm')) a.emit('dm', sids[1], 'psst');
-    if (opts.steps.includes('put')) { a.emit('put_in_room', sids[1], 'room2'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room2', 'only b1'); }
+    if (opts.steps.includes('put')) { a.emit('put_in_room', sids[1], 'room2'); await untilRoomHolds(a, 'room2', [sids[1]]); a.emit('to_room', 'room2', 'only b1'); }
     if (opts.steps.includes('ask')) a.emit('ask_other', sids[1]);
     if (opts.steps.includes('call')) acks.call = await emitAck(a, 'call_other', sids[2]);
     if (opts.steps.includes('fetch')) acks.fetch = await emitAck(a, 'list_room', 'room1');
-    if (opts.steps.includes('move')) { a.emit('move_room', 'room1', 'room3'); await new Promise((r) => setTimeout(r, 300)); a.emit('to_room', 'room3', 'in room3'); }
+    if (opts.steps.includes('move')) { a.emit('move_room', 'room1', 'room3'); await untilRoomHolds(a, 'room3', sids); a.emit('to_room', 'room3', 'in room3'); }
     if (opts.steps.includes('kick')) a.emit('kick_room', 'room1');
     await new Promise((r) => setTimeout(r, opts.settle || 600));
     clients.forEach((c) => c.disconnect());
