@@ -1,9 +1,12 @@
 """Flask routes: a page, streamed responses and a failing route (PORT from the environment).
 
-Served by socketio.run, or with ASGI_SERVER=uvicorn or hypercorn as ``socketio.asgi_app()`` under that server.
+Served by socketio.run; with FRONT=surge by the surge command; with FRONT=gunicorn by gunicorn's
+SurgeWorker; with FRONT=asgi as ``socketio.asgi_app()`` under uvicorn, or hypercorn with
+ASGI_SERVER=hypercorn.
 """
 
 import os
+import sys
 import threading
 
 from flask import Flask, Response
@@ -65,19 +68,21 @@ def fail():
 
 if __name__ == "__main__":
     port = int(os.environ["PORT"])
-    server = os.environ.get("ASGI_SERVER")
-    if server == "uvicorn":
-        import uvicorn
+    front = os.environ.get("FRONT")
+    if front == "asgi":
+        from asgi_serve import serve  # ASGI_SERVER: uvicorn or hypercorn
 
-        uvicorn.run(socketio.asgi_app(), host="127.0.0.1", port=port, log_level="warning")
-    elif server == "hypercorn":
-        import asyncio
+        serve(socketio.asgi_app(), port)
+    elif front == "gunicorn":
+        from gunicorn.app.wsgiapp import run
 
-        from hypercorn.asyncio import serve
-        from hypercorn.config import Config
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.argv = ["gunicorn", "-k", "surge.workers.SurgeWorker", "--chdir", here, "-b", f"127.0.0.1:{port}"]
+        sys.argv.append("routes_app:app")
+        run()
+    elif front == "surge":
+        from surge.cli import main
 
-        config = Config()
-        config.bind = [f"127.0.0.1:{port}"]
-        asyncio.run(serve(socketio.asgi_app(), config))  # type: ignore[arg-type]
+        main(["routes_app:app", "--port", str(port)])
     else:
         socketio.run(app, host="127.0.0.1", port=port)

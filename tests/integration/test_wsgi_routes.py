@@ -1,5 +1,6 @@
-"""Flask routes, read by a real HTTP client: through the built-in server (surge.runtime.wsgi), and as
-``socketio.asgi_app()`` under uvicorn and hypercorn (surge.runtime.asgi)."""
+"""Flask routes, read by a real HTTP client: through the built-in server (surge.runtime.wsgi) as
+socketio.run, the surge command and gunicorn's SurgeWorker start it, and as ``socketio.asgi_app()``
+under uvicorn and hypercorn (surge.runtime.asgi)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import pytest
 from tests.apps.routes_app import BIG, CHUNK
 from tests.conftest import APPS, ServerProcess
 
-FRONTS = {"socketio.run": {}, "uvicorn": {"ASGI_SERVER": "uvicorn"}, "hypercorn": {"ASGI_SERVER": "hypercorn"}}
+FRONTS = {
+    "socketio.run": {},
+    "surge module:app": {"FRONT": "surge"},
+    "gunicorn -k SurgeWorker": {"FRONT": "gunicorn"},
+    "uvicorn": {"FRONT": "asgi", "ASGI_SERVER": "uvicorn"},
+    "hypercorn": {"FRONT": "asgi", "ASGI_SERVER": "hypercorn"},
+}
 
 
 @pytest.fixture(scope="module", params=list(FRONTS))

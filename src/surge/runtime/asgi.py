@@ -209,12 +209,7 @@ class AsgiApp:
         responder = _HttpResponder(asyncio.get_running_loop(), host, port, peer)
         engine.handle_request(request, responder)
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            responder.lost()
-
-        watcher = asyncio.get_running_loop().create_task(watch())
+        watcher = asyncio.get_running_loop().create_task(_on_disconnect(receive, responder.lost))
         try:
             status, headers, payload = await responder.answer
         finally:
@@ -320,13 +315,8 @@ class AsgiApp:
                 if close is not None:
                     close()
 
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            events.put_nowait(("gone", None))
-
         self.pool.submit(run)
-        watcher = loop.create_task(watch())
+        watcher = loop.create_task(_on_disconnect(receive, lambda: events.put_nowait(("gone", None))))
         started = False
         try:
             while True:
@@ -353,6 +343,14 @@ class AsgiApp:
             watcher.cancel()
             gone.set()
             room.release()  # a worker waiting for room finds the response over
+
+
+async def _on_disconnect(receive: Receive, then: Callable[[], None]) -> None:
+    """``then()`` once the client of a request whose body has been read goes away (a task, cancelled
+    when the response is over)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    then()
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
