@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,28 @@ def run_peer(script: str, opts: dict[str, Any], timeout: float = 30) -> dict[str
     assert lines, f"no result from {script}:\n{out.stdout}\n{out.stderr}"
     result: dict[str, Any] = json.loads(lines[-1])
     assert "error" not in result, result["error"]
+    return result
+
+
+def run_steered(opts: dict[str, Any], during: Callable[[dict[str, Any]], None], timeout: float = 60) -> dict[str, Any]:
+    """Run a scenario of tests/peers/scenario.js that waits for the test: ``during`` gets the JSON line
+    it prints once ready, then it reads "go"; returns the JSON line it prints last.  The peer is
+    killed and its pipes closed however this ends, so none outlives a failing test."""
+    proc = subprocess.Popen(
+        ["node", str(PEERS / "scenario.js"), json.dumps(opts)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PEERS,
+    )
+    with proc:
+        try:
+            assert proc.stdout is not None
+            during(json.loads(proc.stdout.readline()))
+            out, _ = proc.communicate("go\n", timeout=timeout)
+        finally:
+            proc.kill()
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
 

@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from surge import SocketIO
-from tests.conftest import APPS, PEERS, Queue, RedisServer, ServerProcess, machine_rabbitmq_url
+from tests.conftest import APPS, Queue, RedisServer, ServerProcess, machine_rabbitmq_url, run_steered
 from tests.proxy import TcpProxy
 
 
@@ -52,21 +52,12 @@ def run_cluster_clients(
     the steps began (milliseconds since the epoch, as ``time.time() * 1000``)."""
     opts = {"scenario": "cluster", "version": 4, "urls": urls, "steps": steps, "settle": settle, "timeout": 40000}
     opts["stamp"] = stamp
-    proc = subprocess.Popen(
-        ["node", str(PEERS / "scenario.js"), json.dumps(opts)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=PEERS,
-    )
-    assert proc.stdout is not None and proc.stdin is not None
-    ready = json.loads(proc.stdout.readline())
-    assert "ready" in ready, ready
-    during(ready["ready"])
-    proc.stdin.write("go\n")
-    proc.stdin.flush()
-    out, _ = proc.communicate(timeout=60)
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+
+    def when_ready(line: dict[str, Any]) -> None:
+        assert "ready" in line, line
+        during(line["ready"])
+
+    result = run_steered(opts, when_ready)
     assert "error" not in result, result
     return result
 

@@ -6,13 +6,12 @@ The session itself is compared with Node's in tests/differential/test_recovery_n
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import APPS, PEERS, ServerProcess, run_node
+from tests.conftest import APPS, ServerProcess, run_node, run_steered
 from tests.integration.test_start_ways import FLASK, GUNICORN, PYTHON_RUN
 from tests.proxy import TcpProxy
 
@@ -105,22 +104,16 @@ def test_a_client_back_before_the_server_knows_its_connection_died_takes_its_ses
     server = ServerProcess(APPS / "recovery_app.py")
     proxy = TcpProxy(server.port)
     opts = {"scenario": "recovery", "version": 4, "url": f"http://127.0.0.1:{proxy.port}", "transports": ["websocket"]}
-    node = subprocess.Popen(
-        ["node", str(PEERS / "scenario.js"), json.dumps({**opts, "before": True, "cutByTest": True})],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=PEERS,
-    )
     try:
-        assert node.stdout is not None
-        assert json.loads(node.stdout.readline())["ready"] is True
-        proxy.drop(silent=True)
-        out, _ = node.communicate(timeout=20)
-        result = json.loads(out.strip().splitlines()[-1])
+
+        def cut(ready: dict[str, Any]) -> None:
+            assert ready["ready"] is True
+            proxy.drop(silent=True)
+
+        result = run_steered({**opts, "before": True, "cutByTest": True}, cut, timeout=20)
         assert result["recovered"] is True, result
         assert result["id"] == result["firstId"]
         assert [args[:2] for args in result["got"]] == RECOVERED
     finally:
-        node.kill()
         proxy.close()
         server.stop()

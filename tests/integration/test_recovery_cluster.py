@@ -7,11 +7,9 @@ other, and cuts (tests/proxy.py), so its reconnection lands where the test says.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.conftest import APPS, PEERS, ServerProcess
+from tests.conftest import APPS, ServerProcess, run_steered
 from tests.integration.test_recovery import RECOVERED, WAYS
 from tests.proxy import TcpProxy
 
@@ -55,20 +53,9 @@ def moved_client(url: str, transports: list[str], cut: Any, away: int = 1000, de
         "away": away,
         "delay": delay,
     }
-    node = subprocess.Popen(
-        ["node", str(PEERS / "scenario.js"), json.dumps(opts)], stdout=subprocess.PIPE, text=True, cwd=PEERS
-    )
-    try:
-        assert node.stdout is not None
-        ready = json.loads(node.stdout.readline())
-        cut(ready["id"])
-        out, _ = node.communicate(timeout=30)
-        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-        assert "error" not in result, result
-        return result
-    finally:
-        node.kill()
-        node.wait()
+    result = run_steered(opts, lambda ready: cut(ready["id"]), timeout=30)
+    assert "error" not in result, result
+    return result
 
 
 def get(server: ServerProcess, path: str) -> None:

@@ -4,13 +4,15 @@
 channel, one publishes in order.  When Redis goes away both reconnect with
 backoff and log it.  Messages published meanwhile wait in a buffer for up to
 ``buffer_seconds`` (default 30 s; at most ``buffer_limit`` messages); older
-ones are dropped with an error log, never silently.  Redis keeps no message for
+ones are dropped with an error log, never silently.  The listener's connection
+never retries on its own (redis-py 6+ would, for up to about 4 s, hiding an
+outage from this log and the pub/sub messages lost in it).  Redis keeps no message for
 a subscriber that is not connected, so once Redis answers again the buffer waits
 until as many processes listen as did before the outage (``PUBSUB NUMSUB``,
 counted every ``LISTENERS_REFRESH`` seconds while all is well), and at most
 ``BACKOFF_MAX`` seconds: every listener retries at least that often.  A
 connection that went stale while Redis restarted costs nothing: redis-py
-reconnects it on the next command.
+reconnects it at once, retrying the command one time.
 
 :class:`RedisPublisher` is the blocking publisher of a write-only emitter
 (``SocketIO(message_queue=...)`` without an app, e.g. in a Celery worker): it
@@ -26,6 +28,9 @@ from collections.abc import Callable
 
 import redis
 import redis.asyncio as aioredis
+import redis.retry
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from surge.queue.outbox import Outbox, cancelling
 
@@ -35,6 +40,12 @@ BACKOFF_FIRST = 0.2
 BACKOFF_MAX = 5.0
 LISTENERS_REFRESH = 10.0
 STREAM_MAXLEN = 100_000  # entries a Redis stream keeps for listeners that are away (trimmed roughly)
+
+
+def connect(url: str, retries: int = 1) -> aioredis.Redis:
+    """An asyncio client that retries a failed command ``retries`` times at once, no more: the
+    loops here own backoff and logging, which redis-py's default retries would hide."""
+    return aioredis.Redis.from_url(url, retry=Retry(NoBackoff(), retries))
 
 
 class RedisPubSub:
@@ -74,7 +85,7 @@ class RedisPubSub:
 
     async def subscribers(self) -> int:
         """How many processes listen on the channel (this one included); 1 when Redis cannot say."""
-        client = aioredis.Redis.from_url(self.url)
+        client = connect(self.url)
         try:
             counts = await client.pubsub_numsub(self.channel)
             return int(counts[0][1]) if counts else 1
@@ -90,7 +101,7 @@ class RedisPubSub:
         self.outbox.put(data)
 
     async def _publish(self) -> None:
-        client = aioredis.Redis.from_url(self.url)
+        client = connect(self.url)
         backoff = BACKOFF_FIRST
         try:
             while True:
@@ -139,7 +150,7 @@ class RedisPubSub:
 
     async def _count_listeners(self) -> None:
         """Keep ``listeners`` current while Redis answers (the outage's count is the one before it)."""
-        client = aioredis.Redis.from_url(self.url)
+        client = connect(self.url)
         pause = 0.25  # soon after the start too, when the other processes are subscribing
         try:
             await self.subscribed.wait()
@@ -161,7 +172,7 @@ class RedisPubSub:
         backoff = BACKOFF_FIRST
         failed = False
         while True:
-            client = aioredis.Redis.from_url(self.url)
+            client = connect(self.url, retries=0)
             try:
                 await self._read(client, reconnected=failed)
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -191,14 +202,14 @@ class RedisPubSub:
                 if message.get("type") == "message":
                     self.on_message(message["data"])
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed in newer redis-py only
 
 
 class RedisPublisher:
     """Blocking publisher for a write-only emitter (to the stream, with ``streams``)."""
 
     def __init__(self, url: str, channel: str, *, buffer_seconds: float = 30.0, streams: bool = False) -> None:
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(url, retry=redis.retry.Retry(NoBackoff(), 1))
         self.channel = channel
         self.buffer_seconds = buffer_seconds
         self.streams = streams

@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT, FieldT
 
 from surge.queue.outbox import cancelling
+from surge.queue.redis_pubsub import connect
 from surge.server.recovery import Shared
 
 log = logging.getLogger("surge.queue")
@@ -116,7 +117,7 @@ class RedisSessions:
     # -- I/O ------------------------------------------------------------------------------------
 
     async def _write(self) -> None:
-        client = aioredis.Redis.from_url(self.url)
+        client = connect(self.url)
         claim = client.register_script(CLAIM)
         update = client.register_script(UPDATE_IF_MINE)
         delete = client.register_script(DELETE_IF_MINE)
@@ -204,7 +205,7 @@ class RedisSessions:
 
     async def _refresh(self) -> None:
         """Keep this process's connected sessions alive (a dead process's expire after the window)."""
-        client = aioredis.Redis.from_url(self.url)
+        client = connect(self.url)
         try:
             while True:
                 await asyncio.sleep(REFRESH)

@@ -89,7 +89,7 @@ class RedisStreams(RedisPubSub):
                         else:
                             self.on_message(data)
         finally:
-            await presence.aclose()  # type: ignore[no-untyped-call]
+            await presence.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed in newer redis-py only
 
     async def _past(self, client: aioredis.Redis) -> tuple[list[tuple[bytes, int, float]], int]:
         """The stream's entries of the last ``backfill_seconds`` up to where reading begins (data, seq,
