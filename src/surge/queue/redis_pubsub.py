@@ -5,8 +5,9 @@ channel, one publishes in order.  When Redis goes away both reconnect with
 backoff and log it.  Messages published meanwhile wait in a buffer for up to
 ``buffer_seconds`` (default 30 s; at most ``buffer_limit`` messages); older
 ones are dropped with an error log, never silently.  The listener's connection
-never retries on its own (redis-py 6+ would, for up to about 4 s, hiding an
-outage from this log and the pub/sub messages lost in it).  Redis keeps no message for
+never retries on its own: redis-py 8's default (10 tries, up to 1 s apart)
+reconnected it through a 2 s Redis restart unseen, hiding the outage from this
+log and the pub/sub messages lost in it.  Redis keeps no message for
 a subscriber that is not connected, so once Redis answers again the buffer waits
 until as many processes listen as did before the outage (``PUBSUB NUMSUB``,
 counted every ``LISTENERS_REFRESH`` seconds while all is well), and at most
