@@ -43,10 +43,16 @@ class Row:
     /metrics and the Admin UI (tests/apps/echo_app.py with METRICS=1 and ADMIN=1)."""
 
     def __init__(
-        self, urls: list[str], stop: Callable[[], None], insecure: bool = False, metrics: bool = False
+        self,
+        urls: list[str],
+        stop: Callable[[], None],
+        insecure: bool = False,
+        metrics: bool = False,
+        output: Callable[[], str] = lambda: "(the server's output is not kept)",
     ) -> None:
         self.urls = urls
         self.stop = stop
+        self.output = output  # what the server printed, for a failure's message
         self.insecure = insecure
         self.metrics = metrics
 
@@ -56,7 +62,7 @@ def python_row(tmp: Path, code: str, env: dict[str, str] | None = None, scheme: 
     script.write_text(code)
     server = ServerProcess(script, {"METRICS": "1", "ADMIN": "1", **(env or {})}, cwd=APPS)
     url = f"{scheme}://127.0.0.1:{server.port}"
-    return Row([url, url], server.stop, insecure=scheme == "https", metrics=True)
+    return Row([url, url], server.stop, insecure=scheme == "https", metrics=True, output=server.output)
 
 
 def tls_row(tmp: Path) -> Row:
@@ -177,13 +183,16 @@ def check_admin_ui(row: Row, transports: list[str] | None, context: ssl.SSLConte
     admin = socketio.Client(reconnection=False, ssl_verify=not row.insecure, http_session=http)
     config = threading.Event()
     admin.on("config", lambda _: config.set(), namespace="/admin")
-    admin.connect(
-        row.urls[0],
-        namespaces=["/admin"],
-        auth={"username": "admin", "password": "secret"},
-        transports=transports or ["polling", "websocket"],
-        wait_timeout=5,
-    )
+    try:
+        admin.connect(
+            row.urls[0],
+            namespaces=["/admin"],
+            auth={"username": "admin", "password": "secret"},
+            transports=transports or ["polling", "websocket"],
+            wait_timeout=5,
+        )
+    except socketio.exceptions.ConnectionError as exc:  # seen twice under CI load: keep what the server said
+        raise AssertionError(f"admin connect failed ({exc}); the server printed:\n{row.output()}") from exc
     try:
         assert config.wait(5)
     finally:

@@ -345,7 +345,9 @@ class SioServer:
     def accept(self, socket: SioSocket) -> None:
         """The connect handler accepted ``socket``: reply CONNECT, then what it emitted."""
         if socket.client.sockets.get(socket.namespace) is not socket:
-            return  # the client went away meanwhile
+            if self.trace:
+                log.info("%s: gone from %s before its connect handler returned", socket.sid, socket.namespace)
+            return
         if not socket.connected:
             self._send_connected(socket)
 
