@@ -260,8 +260,9 @@ def run_peer(script: str, opts: dict[str, Any], timeout: float = 30) -> dict[str
 
 def run_steered(opts: dict[str, Any], during: Callable[[dict[str, Any]], None], timeout: float = 60) -> dict[str, Any]:
     """Run a scenario of tests/peers/scenario.js that waits for the test: ``during`` gets the JSON line
-    it prints once ready, then it reads "go"; returns the JSON line it prints last.  The peer is
-    killed and its pipes closed however this ends, so none outlives a failing test."""
+    it prints once ready, then it is sent "go" (the cluster scenario waits for it); returns the JSON
+    line it prints last.  The peer is killed and its pipes closed however this ends, so none outlives
+    a failing test."""
     proc = subprocess.Popen(
         ["node", str(PEERS / "scenario.js"), json.dumps(opts)],
         stdin=subprocess.PIPE,
