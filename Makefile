@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: setup system-demo system-test demo test lint compiled bench clean
+.PHONY: setup system-demo system-test demo test lint compiled bench fuzz-compat clean
 
 # System packages first (Node, Redis, Chromium...): installed from Debian's archive
 # when run as root, otherwise the command stops and names what to install.
@@ -39,10 +39,18 @@ compiled: setup
 	rm -rf build  # setuptools keeps build/lib between builds: a stale extension would ship
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation --target build/compiled .
 
-# Every test twice: on the Python source, then on the compiled build (3 workers: mostly waiting on peers).
+# Every test twice: on the Python source, then on the compiled build (3 workers: mostly waiting on peers);
+# then, once, Surge as users get it: built by pip's isolated build, installed in fresh venvs (tests/install).
 test: system-test lint compiled
-	$(BIN)/pytest -n 3
-	SURGE_BUILD=compiled PYTHONPATH=$(CURDIR)/build/compiled $(BIN)/pytest -n 3
+	$(BIN)/pytest -n 3 --ignore=tests/install
+	SURGE_BUILD=compiled PYTHONPATH=$(CURDIR)/build/compiled $(BIN)/pytest -n 3 --ignore=tests/install
+	$(BIN)/pytest tests/install
+
+# The generators run long against the reference (not CI's: about an hour): API sequences on
+# Flask-SocketIO's test client and Surge's, and emit data against python-socketio's encoder.
+fuzz-compat: setup
+	$(BIN)/pytest -p no:cacheprovider -o timeout=7200 --hypothesis-profile=long --hypothesis-show-statistics \
+		tests/differential/test_generated.py tests/differential/test_generated_live.py tests/protocol/test_jsoncodec.py
 
 bench: compiled
 	$(BIN)/pip install -q --disable-pip-version-check matplotlib

@@ -18,6 +18,14 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import settings
+
+# make test draws hypothesis's default 100 examples per test from a fixed seed, so a run is the same
+# on every machine; `make fuzz-compat` draws many more at random (pytest --hypothesis-profile=long),
+# and a failure it finds replays first on the next run from hypothesis's database (.hypothesis/).
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("long", max_examples=20_000, deadline=None)
+settings.load_profile("ci")
 
 TESTS = Path(__file__).parent
 PEERS = TESTS / "peers"
@@ -33,7 +41,10 @@ def free_port() -> int:
 class ServerProcess:
     """A Python app served by Surge in its own process."""
 
-    def __init__(self, script: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self, script: Path, env: dict[str, str] | None = None, cwd: Path | None = None, command: list[str] | None = None
+    ) -> None:
+        """Run ``script`` with this Python, or ``command`` (which must serve PORT, from the environment)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = dict(os.environ, PORT=str(self.port), PYTHONUNBUFFERED="1", **(env or {}))
@@ -41,7 +52,7 @@ class ServerProcess:
         self._log = self.log_path.open("w+b")
         # A session of its own, so stop() also reaches a reloader's child process.
         self.proc = subprocess.Popen(
-            [sys.executable, str(script)],
+            command or [sys.executable, str(script)],
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -251,7 +262,8 @@ def run_peer(script: str, opts: dict[str, Any], timeout: float = 30) -> dict[str
     out = subprocess.run(
         ["node", str(PEERS / script), json.dumps(opts)], capture_output=True, text=True, timeout=timeout, cwd=PEERS
     )
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    # Split at newlines only: str.splitlines() also splits at U+0085 and U+2028, which JSON leaves unescaped.
+    lines = [line for line in out.stdout.split("\n") if line.startswith("{")]
     assert lines, f"no result from {script}:\n{out.stdout}\n{out.stderr}"
     result: dict[str, Any] = json.loads(lines[-1])
     assert "error" not in result, result["error"]

@@ -245,7 +245,7 @@ class Reporter:
 
     def _tell(self, event: str, *args: Any) -> None:
         if self._audience():
-            self.cluster.emit(event, args, self.namespace, None, (), None)
+            self.cluster.emit(self.sio.encode_args([event, *args]), self.namespace, None, (), None)
 
     # -- the Observer interface ------------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class Reporter:
     def _welcome(self, admin_socket: SioSocket) -> None:
         """A UI signed in: its features, then (development mode) every socket of the cluster."""
         sid = admin_socket.sid
-        self.sio.emit("config", [{"supportedFeatures": self.admin.features}], self.namespace, sid)
+        self.sio.emit(self.sio.encode_args(["config", {"supportedFeatures": self.admin.features}]), self.namespace, sid)
         if self.development:
             self.loop.create_task(self._send_all_sockets(sid))
 
@@ -311,7 +311,7 @@ class Reporter:
             for namespace, entries in zip(namespaces, found, strict=True)
             for entry in entries
         ]
-        self.sio.emit("all_sockets", [sockets], self.namespace, sid)
+        self.sio.emit(self.sio.encode_args(["all_sockets", sockets]), self.namespace, sid)
 
     def describe(self, socket: SioSocket) -> dict[str, Any]:
         """``socket`` as the UI lists it (the Node server's fields)."""

@@ -28,9 +28,7 @@ from surge.engine.traffic import Traffic
 from surge.errors import DisconnectedError
 from surge.handlers import Activity
 from surge.machine_metrics import MachineMetrics
-from surge.protocol import jsoncodec
 from surge.protocol import sio as sio_codec
-from surge.protocol.sio import SioPacket, SioType
 from surge.queue import backends, messages
 from surge.queue.messages import CLOSE_ROOM, ENTER_ROOM, Kind, QueueMessage
 from surge.queue.worker_bus import WorkerBus
@@ -70,6 +68,7 @@ class ServerCore:
         self.app = app
         self.options = options
         self.dispatcher = Dispatcher(self, registry)
+        self.dumps, self.loads = options_module.json_functions(options["json"], app)  # encode and decode packets
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
         self.pool: WorkerPool | None = None
@@ -88,6 +87,7 @@ class ServerCore:
         self._room_count_lock = threading.Lock()
         self._room_changes_queued = 0  # room operations handed to the loop and not yet made there
         self._start_lock = threading.Lock()
+        self._told_not_running = False
         self._bridge: HttpServer | None = None
         self.worker: WorkerSlot | None = None  # workers=N: this process is one of them (surge.supervisor)
         self.worker_bus: WorkerBus | None = None
@@ -151,17 +151,13 @@ class ServerCore:
         self._inbox = LoopInbox(loop)
         self.node = secrets.token_hex(8)  # anew: the workers forked from one process must differ
         self.pool = WorkerPool(max_workers=opts["max_workers"])
-        dumps: Callable[[Any], str] = jsoncodec.dumps
-        loads: Callable[[str | bytes], Any] = jsoncodec.loads
-        if opts["json"] is not None:
-            dumps, loads = options_module.json_functions(opts["json"], self.app)
         recovery_options = options_module.recovery(opts["connection_state_recovery"])
         self.sio = SioServer(
             self.dispatcher,
             max_attachments=opts["max_attachments"],
             always_connect=opts["always_connect"],
-            dumps=dumps,
-            loads=loads,
+            dumps=self.dumps,
+            loads=self.loads,
             trace=bool(opts["logger"]),
             recovery=Recovery(loop.time, **recovery_options) if recovery_options is not None else None,
         )
@@ -212,6 +208,7 @@ class ServerCore:
             cors_credentials=opts["cors_credentials"],
             transports=tuple(opts["transports"]),
             allow_upgrades=opts["allow_upgrades"] and websocket,
+            cookie=opts["cookie"],
             trace=bool(opts["engineio_logger"]),
         )
         self.flow = FlowControl(loop, ping_interval + opts["ping_timeout"], opts["max_write_buffer"])
@@ -297,6 +294,12 @@ class ServerCore:
         """Count the handlers at work for the Engine.IO session ``eio_sid`` (the test client waits on them)."""
         self.activities[eio_sid] = activity
 
+    def _not_running(self, operation: str) -> None:
+        """An emit or room operation reaching nobody, as in Flask-SocketIO; said once, at WARNING."""
+        if not self._told_not_running:
+            self._told_not_running = True
+            log.warning("%s while the Socket.IO server is not running yet: no client is connected to get it", operation)
+
     def require_running(self) -> Cluster:
         """The cluster, which every server operation goes through; a clear error if nothing runs."""
         if self.cluster is None:
@@ -342,19 +345,27 @@ class ServerCore:
         skip: list[str],
         callback: Callable[..., Any] | None,
     ) -> None:
-        """Emit from any thread; with no server but a message queue, publish (a write-only emitter)."""
+        """Emit from any thread; with no server but a message queue, publish (a write-only emitter).
+
+        The data is encoded here, on the calling thread, before anything else: the client gets
+        the value at the call, and what is not JSON raises ``TypeError`` here.
+        """
+        data = sio_codec.encode_args([event, *args], self.dumps)
         if self.loop is None and self._write_only_publisher() is not None:
             if callback is not None:
                 raise ValueError("a write-only emitter cannot receive acks")
-            self._publish_directly(Kind.EMIT, namespace, to=to, skip=skip, data=[event, *args])
+            self._publish_directly(Kind.EMIT, namespace, to=to, skip=skip, data=data)
             return
-        cluster = self.require_running()
+        cluster = self.cluster
+        if cluster is None:
+            self._not_running("emit")
+            return
         if callback is not None and self.metrics is not None:
             callback = self.metrics.timed(callback)
         if threading.get_ident() == self.loop_thread:
             if self.metrics is not None:
                 self.metrics.emitted[(namespace, self.metrics.event(event))] += 1
-            cluster.emit(event, args, namespace, to, skip, callback)
+            cluster.emit(data, namespace, to, skip, callback)
             return
         # Flow control for emitting threads: a bounded number of emits in flight to the
         # loop, and a thread whose emit reached a client over max_write_buffer waits
@@ -364,16 +375,17 @@ class ServerCore:
         gate = self.flow.gate()
         gate.wait()
         self._in_flight.acquire()
-        self.call_in_loop(self._emit_in_loop, gate, event, args, namespace, to, skip, callback)
+        self.call_in_loop(self._emit_in_loop, gate, event, data, namespace, to, skip, callback)
 
-    def _emit_in_loop(self, gate: EmitGate, *args: Any) -> None:
+    def _emit_in_loop(self, gate: EmitGate, event: str, data: sio_codec.EncodedArgs, *target: Any) -> None:
+        """On the loop: the emit of another thread; ``target`` is (namespace, to, skip, callback)."""
         flow = self.flow
         assert flow is not None
         if self.metrics is not None:
-            self.metrics.emitted[(args[2], self.metrics.event(args[0]))] += 1  # (namespace, event)
+            self.metrics.emitted[(target[0], self.metrics.event(event))] += 1
         flow.emitting = gate
         try:
-            self.require_running().emit(*args)
+            self.require_running().emit(data, *target)
         finally:
             flow.emitting = None
             self._in_flight.release()
@@ -382,9 +394,10 @@ class ServerCore:
         """Emit to one client and wait (in this thread) for its ack; see ``SocketIO.call``."""
         if self.loop is not None and threading.get_ident() == self.loop_thread:
             raise RuntimeError("call() would block the event loop; use it from a def handler or a thread")
+        data = sio_codec.encode_args([event, *args], self.dumps)
         waiter = _AckWaiter()
         callback: Callable[..., Any] = waiter if self.metrics is None else self.metrics.timed(waiter)
-        self.call_in_loop(self.require_running().emit, event, args, namespace, to, (), callback)
+        self.call_in_loop(self.require_running().emit, data, namespace, to, (), callback)
         if not waiter.ready.wait(timeout):
             raise TimeoutError(f"no answer to {event!r} within {timeout} s")
         if waiter.answer is None:
@@ -416,8 +429,10 @@ class ServerCore:
             self.cluster.room_operation(kind, namespace, sid, room)
         elif self.loop is None and self._write_only_publisher() is not None:
             self._publish_directly(kind, namespace, sid=sid, room=room)
+        elif self.cluster is None:
+            self._not_running(kind)
         else:
-            self._queue_room_change(self.require_running().room_operation, kind, namespace, sid, room)
+            self._queue_room_change(self.cluster.room_operation, kind, namespace, sid, room)
 
     def _queue_room_change(self, fn: Callable[..., Any], *args: Any) -> None:
         """Hand a change of rooms to the loop, counted until it is made (room_operation reads the count)."""
@@ -437,7 +452,10 @@ class ServerCore:
         if self.loop is None and self._write_only_publisher() is not None:
             self._publish_directly(kind, namespace, to=to, room=room)
             return
-        self._queue_room_change(self.require_running().sockets_operation, kind, namespace, to, room)
+        if self.cluster is None:
+            self._not_running(kind)
+            return
+        self._queue_room_change(self.cluster.sockets_operation, kind, namespace, to, room)
 
     def fetch_sockets(self, to: Any, namespace: str, timeout: float) -> list[dict[str, Any]]:
         if threading.get_ident() == self.loop_thread:
@@ -524,9 +542,10 @@ class ServerCore:
         assert publisher is not None
         targets = target_tuple(fields.get("to"))
         if kind == Kind.EMIT:
-            text, attachments = sio_codec.encode(SioPacket(SioType.EVENT, namespace, fields["data"]))
+            data: sio_codec.EncodedArgs = fields["data"]
+            text = sio_codec.event_text(namespace, data)
             message = QueueMessage(
-                Kind.EMIT, self.node, namespace, text, tuple(attachments), targets, tuple(fields["skip"])
+                Kind.EMIT, self.node, namespace, text, tuple(data.attachments), targets, tuple(fields["skip"])
             )
         else:
             message = QueueMessage(

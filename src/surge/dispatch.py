@@ -37,6 +37,8 @@ from surge.handlers import (
     SocketState,
     continue_coroutine,
 )
+from surge.namespace import Namespace
+from surge.protocol.sio import EncodedArgs
 
 if TYPE_CHECKING:
     from surge.metrics import Metrics
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("surge")
 
 Handler = Callable[..., Any]
+
+SAVED_SESSION = "saved_session"  # the connection's environ key of its managed session (Flask-SocketIO's)
 
 # Events a catch-all ("*") never receives (python-socketio's reserved events).
 RESERVED = frozenset(("connect", "disconnect"))
@@ -207,7 +211,9 @@ class Dispatcher:
         if target is None:
             self._accept(socket)
             return
-        # request.event carries the environ and auth, as Flask-SocketIO's does.
+        # request.event carries the environ and auth, as Flask-SocketIO's does; auth that is empty
+        # ({}, "") is None, as python-socketio passes it.
+        auth = auth if auth else None
         event_args = (socket.environ, auth)
         info = {"message": target.message, "args": event_args}
         args = event_args if target.raw else (auth,) if target.takes_extra else ()
@@ -238,13 +244,7 @@ class Dispatcher:
             log.debug("no handler for event %r on %s", event, socket.namespace)
             return
         call_args = (*target.prefix, *args) if target.prefix else tuple(args)
-        done = None
-        if ack_id is not None:
-
-            def done(sock: SioSocket, result: Any, error: BaseException | None) -> None:
-                if error is None:
-                    self.sio.send_ack(sock, ack_id, _ack_args(result))
-
+        done = None if ack_id is None else Answer(self.sio, ack_id)
         info = {"message": target.message, "args": call_args}
         self._run(socket, info, target.fn, target.is_async, call_args, done)
 
@@ -347,8 +347,8 @@ class Dispatcher:
         if done is not None:
             try:
                 done(socket, result, error)
-            except Exception:  # an answer that cannot be sent (not JSON): this event's error, not the next's
-                log.exception("error answering an event of %s", socket.sid)
+            except Exception as exc:  # an answer that cannot be sent (not JSON): this event's error, not the next's
+                self._answer_failed(socket, exc)
         state: SocketState | None = socket.state
         if state is None:
             return
@@ -360,6 +360,14 @@ class Dispatcher:
             else:
                 state.busy = False
 
+    def _answer_failed(self, socket: SioSocket, exc: Exception) -> Exception:
+        """A handler's answer that cannot be sent: logged, and raised by a test client (as Flask-SocketIO's)."""
+        log.error("error answering an event of %s", socket.sid, exc_info=exc)
+        state: SocketState | None = socket.state
+        if state is not None and state.activity is not None:
+            state.activity.error = exc
+        return exc
+
     def _run_sync(
         self,
         socket: SioSocket,
@@ -370,6 +378,11 @@ class Dispatcher:
         done: Done | None,
     ) -> None:
         result, error = self._call_in_context(socket, info, fn, args)
+        if error is None and type(done) is Answer:
+            try:  # here, where the handler returned it: the client gets the value it had then
+                result = done.encode(result)
+            except Exception as exc:
+                error = self._answer_failed(socket, exc)
         state: SocketState | None = socket.state
         if done is not None or (state is not None and state.busy):
             self.core.call_in_loop(self._finished, socket, done, result, error)
@@ -391,7 +404,7 @@ class Dispatcher:
             try:
                 result, error = await fn(*args), None
             except Exception as exc:
-                result, error = self._handle_error(socket, info, exc)
+                result, error = self._handle_error(socket, info, exc, fn)
                 context.error = error
             else:
                 if context.saves_session:
@@ -409,7 +422,7 @@ class Dispatcher:
             try:
                 result = fn(*args)
             except Exception as exc:
-                result, context.error = self._handle_error(socket, info, exc)
+                result, context.error = self._handle_error(socket, info, exc, fn)
                 return result, context.error
             finally:
                 if metrics is not None:
@@ -428,42 +441,57 @@ class Dispatcher:
         if state.context is None:
             context = HandlerContext.prototype(app, socket)
             if self.options["manage_session"]:
-                # Load the cookie session once; handlers share this copy from then on.
-                context.use_session(ManagedSession(context.open_session() or {}))
+                # Load the cookie session once; the handlers of every namespace of the connection share
+                # this copy from then on, kept where Flask-SocketIO keeps it (socketio.server.environ).
+                environ = socket.environ
+                managed = environ.get(SAVED_SESSION)
+                if managed is None:
+                    managed = environ[SAVED_SESSION] = ManagedSession(context.open_session() or {})
+                context.use_session(managed)
             else:
                 context.saves_session = True  # Flask's own session, opened and saved by each handler
             state.context = context
         return state.context.for_call(info)
 
     def _handle_error(
-        self, socket: SioSocket, info: EventInfo | None, exc: Exception
+        self, socket: SioSocket, info: EventInfo | None, exc: Exception, fn: Handler
     ) -> tuple[Any, BaseException | None]:
-        """Route a handler's exception to ``on_error``; its return value answers like the handler's would.
+        """Route a handler's exception to ``on_error``, then to its class-based namespace's ``error``
+        method if the error handler raised it again or there is none (Flask-SocketIO's order); the
+        return value of the one that took it answers as the handler's would.
 
         Returns ``(result, error)``: the error is ``None`` once an error handler took it.
         """
         if isinstance(exc, ConnectionRefusedError):
             return None, exc
         handler = self.registry.exception_handlers.get(socket.namespace, self.registry.default_exception_handler)
-        if handler is None:
-            if isinstance(exc, builtins.ConnectionRefusedError) and info is not None and info["message"] == "connect":
-                return None, exc  # python-socketio refuses the connection for it
-            state: SocketState | None = socket.state
-            if state is not None and state.activity is not None:
-                state.activity.error = exc  # a test client raises it, as Flask-SocketIO's does
-            log.error(
-                "error in handler for event %r (sid %s, namespace %s)",
-                info and info["message"],
-                socket.sid,
-                socket.namespace,
-                exc_info=exc,
-            )
-            return None, exc
-        try:
-            return handler(exc), None
-        except Exception as handler_exc:
-            log.exception("error in the error handler for event %r (sid %s)", info and info["message"], socket.sid)
-            return None, handler_exc
+        owner = getattr(fn, "__self__", None)
+        last_resort = owner.error if isinstance(owner, Namespace) and hasattr(owner, "error") else None
+        where = "handler"
+        if handler is not None:
+            try:
+                return handler(exc), None
+            except Exception as handler_exc:
+                exc, where = handler_exc, "the error handler"
+        if last_resort is not None:
+            try:
+                return last_resort(exc), None
+            except Exception as error_exc:
+                exc, where = error_exc, "the namespace's error method"
+        if isinstance(exc, builtins.ConnectionRefusedError) and info is not None and info["message"] == "connect":
+            return None, exc  # python-socketio refuses the connection for it
+        state: SocketState | None = socket.state
+        if state is not None and state.activity is not None:
+            state.activity.error = exc  # a test client raises it, as Flask-SocketIO's does
+        log.error(
+            "error in %s for event %r (sid %s, namespace %s)",
+            where,
+            info and info["message"],
+            socket.sid,
+            socket.namespace,
+            exc_info=exc,
+        )
+        return None, exc
 
     # -- loop plumbing ------------------------------------------------------------------------
 
@@ -514,9 +542,19 @@ class EmitterCallback:
         return self.fn(*args)
 
 
-def _ack_args(result: Any) -> list[Any]:
-    if result is None:
-        return []
-    if isinstance(result, tuple):
-        return list(result)
-    return [result]
+class Answer:
+    """A client's ack request: the handler's return value answers it (a tuple is several arguments)."""
+
+    __slots__ = ("ack_id", "sio")
+
+    def __init__(self, sio: SioServer, ack_id: int) -> None:
+        self.sio = sio
+        self.ack_id = ack_id
+
+    def encode(self, result: Any) -> EncodedArgs:
+        """The answer encoded, on the thread the handler ran on."""
+        return self.sio.encode_args([] if result is None else list(result) if isinstance(result, tuple) else [result])
+
+    def __call__(self, socket: SioSocket, result: Any, error: BaseException | None) -> None:
+        if error is None:
+            self.sio.send_ack(socket, self.ack_id, result if type(result) is EncodedArgs else self.encode(result))

@@ -11,10 +11,11 @@ state from any thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from surge import options as options_module
 from surge.core import event_args, skip_list
 from surge.queue.messages import Kind
 
@@ -33,7 +34,8 @@ class ServerFacade:
     def __init__(self, core: ServerCore, instrument: Callable[..., Any]) -> None:
         self._core = core
         self.manager = ManagerFacade(core)
-        self.eio = EngineFacade()
+        self.eio = EngineFacade(core.options)
+        self.environ = EnvironFacade(core)
         # python-socketio's instrument(), which Flask-SocketIO apps reach as socketio.server.instrument()
         self.instrument = instrument
 
@@ -204,7 +206,83 @@ class ManagerFacade:
         return self._core.read_on_loop(read)
 
 
+class EnvironFacade(Mapping[str, dict[str, Any]]):
+    """``socketio.server.environ``: each Engine.IO session's WSGI environ, by its sid, as python-socketio
+    keeps them (with the managed Flask session under ``saved_session`` once a handler ran)."""
+
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+
+    def _sessions(self) -> dict[str, Any]:
+        engine = self._core.engine
+        return {} if engine is None else engine.sessions
+
+    def __getitem__(self, eio_sid: str) -> dict[str, Any]:
+        conn = self._core.read_on_loop(lambda: self._sessions().get(eio_sid))
+        if conn is None:
+            raise KeyError(eio_sid)
+        environ: dict[str, Any] = conn.environ
+        return environ
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._core.read_on_loop(lambda: list(self._sessions())))
+
+    def __len__(self) -> int:
+        return self._core.read_on_loop(lambda: len(self._sessions()))
+
+
 class EngineFacade:
-    """``socketio.server.eio``: what apps read of python-engineio's server."""
+    """``socketio.server.eio``: what apps read of python-engineio's server, from the options."""
 
     async_mode = ASYNC_MODE
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self._options = options
+
+    @property
+    def ping_interval(self) -> float:
+        return options_module.ping_interval(self._options["ping_interval"])[0]
+
+    @property
+    def ping_interval_grace_period(self) -> float:
+        return options_module.ping_interval(self._options["ping_interval"])[1]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _ENGINE_OPTIONS:
+            return self._options[name]
+        raise AttributeError(name)
+
+
+# python-engineio's Server attributes that are options of the same name.
+_ENGINE_OPTIONS = frozenset(
+    (
+        "ping_timeout",
+        "max_http_buffer_size",
+        "allow_upgrades",
+        "cookie",
+        "cors_allowed_origins",
+        "cors_credentials",
+        "transports",
+    )
+)
+
+
+class QueueManagerFacade:
+    """``socketio.server_options["client_manager"]`` with a message queue: what apps read of
+    python-socketio's queue manager (Surge's own queue does the work)."""
+
+    def __init__(self, url: str, channel: str, write_only: bool) -> None:
+        self.url = url
+        self.channel = channel
+        self.write_only = write_only  # an emitter with no app: it publishes and listens to nothing
+
+    def __repr__(self) -> str:
+        return f"QueueManagerFacade({self.url!r}, channel={self.channel!r}, write_only={self.write_only})"
+
+
+def describe_queue(options: dict[str, Any], write_only: bool) -> None:
+    """``server_options["client_manager"]``, as Flask-SocketIO sets it for a message queue (write-only
+    without an app)."""
+    url = options["message_queue"]
+    if url:
+        options["client_manager"] = QueueManagerFacade(str(url), str(options["channel"]), write_only)

@@ -31,7 +31,7 @@ from surge.client_js import find_client_js
 from surge.core import ServerCore, event_args, skip_list
 from surge.dispatch import EmitterCallback, Registry
 from surge.engine.constants import Reason
-from surge.facade import ASYNC_MODE, ServerFacade
+from surge.facade import ASYNC_MODE, ServerFacade, describe_queue
 from surge.flask_context import current_call
 from surge.handlers import Handler
 from surge.namespace import Namespace
@@ -71,6 +71,7 @@ class SocketIO:
         else:
             # A write-only emitter (message_queue, no app) or an app factory's: checked now, warned once.
             self.server_options = resolve_options({}, self._given, warn="message_queue" in options)
+            describe_queue(self.server_options, write_only=True)
             self.core = ServerCore(None, self.server_options, self.registry)
 
     def init_app(self, app: flask.Flask, **options: Any) -> None:
@@ -78,6 +79,7 @@ class SocketIO:
         config = getattr(app, "config", {})  # a plain WSGI app has none
         self._given.update(options)
         merged = self.server_options = resolve_options(config, self._given)
+        describe_queue(merged, write_only=app is None)
         self.app = app
         if isinstance(app, flask.Flask):
             app.extensions["socketio"] = self
@@ -174,6 +176,16 @@ class SocketIO:
         overridden = type(namespace_handler).trigger_event is not Namespace.trigger_event
         self.registry.table.add_class(namespace_handler, overridden)
 
+    @property
+    def manage_session(self) -> bool:
+        """Whether handlers share a copy of the Flask session (``manage_session``); settable, as in
+        Flask-SocketIO: a client's first handler after a change decides for it."""
+        return bool(self.server_options["manage_session"])
+
+    @manage_session.setter
+    def manage_session(self, value: bool) -> None:
+        self.server_options["manage_session"] = value
+
     # -- the server behind it ---------------------------------------------------------------
 
     @property
@@ -213,20 +225,21 @@ class SocketIO:
     def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
         """Emit to all clients of a namespace, or to ``to``/``room``."""
         namespace = kwargs.pop("namespace", None) or "/"
-        to = kwargs.pop("to", None) or kwargs.pop("room", None)
+        room = kwargs.pop("room", None)
+        to = kwargs.pop("to", None) or room
         include_self = kwargs.pop("include_self", True)
-        skip_sid = kwargs.pop("skip_sid", None)
-        callback = kwargs.pop("callback", None)
-        kwargs.pop("broadcast", None)
-        kwargs.pop("ignore_queue", None)  # every emit goes through the cluster; the queue only where needed
-        if kwargs:
-            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
-        skip = skip_list(skip_sid)
+        skip = skip_list(kwargs.pop("skip_sid", None))
         call = current_call()
         request: Any = call[1] if call is not None else None
         sid = getattr(request, "sid", None)
-        if not include_self and not skip and sid is not None:
-            skip.append(sid)  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
+        if not include_self and not skip:  # as in Flask-SocketIO, include_self=False only when no skip_sid is given
+            if sid is None:
+                raise RuntimeError("include_self=False needs the client of a Socket.IO handler to leave out")
+            skip.append(sid)
+        callback = kwargs.pop("callback", None)
+        kwargs.pop("ignore_queue", None)  # every emit goes through the cluster; the queue only where needed
+        if kwargs:
+            raise TypeError(f"unexpected arguments: {', '.join(kwargs)}")
         if callback is not None and sid is not None:
             callback = EmitterCallback(callback, sid, request.namespace)
         self.core.emit(event, event_args(args), namespace, to, skip, callback)
@@ -242,16 +255,25 @@ class SocketIO:
         skip_sid: Any = None,
         **kwargs: Any,
     ) -> None:
-        """Send a ``message`` (or ``json``) event."""
+        """Send a ``message`` (or ``json``) event.
+
+        As in Flask-SocketIO, ``include_self=False`` leaves out the handler's client whatever
+        ``skip_sid`` says, and other keywords go on to :meth:`emit`.
+        """
         to = to or kwargs.pop("room", None)
+        if not include_self:
+            call = current_call()
+            skip_sid = getattr(call[1], "sid", None) if call is not None else None
+            if skip_sid is None:
+                raise RuntimeError("include_self=False needs the client of a Socket.IO handler to leave out")
         self.emit(
             "json" if json else "message",
             data,
             namespace=namespace,
             to=to,
             callback=callback,
-            include_self=include_self,
             skip_sid=skip_sid,
+            **kwargs,
         )
 
     def call(
@@ -496,20 +518,42 @@ def _current() -> tuple[SocketIO, str, str]:
 
 
 def emit(event: str, *args: Any, **kwargs: Any) -> None:
-    """Emit from a handler: to the sender by default, to everyone with ``broadcast=True``."""
+    """Emit from a handler: to the sender by default, to everyone with ``broadcast=True``.
+
+    As Flask-SocketIO's, it reads the options it knows and passes no other on.
+    """
     socketio, sid, namespace = _current()
-    namespace = kwargs.pop("namespace", None) or namespace
-    to = kwargs.pop("to", None) or kwargs.pop("room", None)
-    broadcast = kwargs.pop("broadcast", False)
-    if to is None and not broadcast:
+    namespace = kwargs["namespace"] if "namespace" in kwargs else namespace
+    to = kwargs.get("to") or kwargs.get("room")
+    if to is None and not kwargs.get("broadcast"):
         to = sid
-    socketio.emit(event, *args, namespace=namespace, to=to, **kwargs)
+    socketio.emit(
+        event,
+        *args,
+        namespace=namespace,
+        to=to,
+        include_self=kwargs.get("include_self", True),
+        skip_sid=kwargs.get("skip_sid"),
+        callback=kwargs.get("callback"),
+    )
 
 
 def send(message: Any, **kwargs: Any) -> None:
-    """Send a ``message`` (or ``json`` with ``json=True``) event from a handler."""
-    json = kwargs.pop("json", False)
-    emit("json" if json else "message", message, **kwargs)
+    """Send a ``message`` (or ``json`` with ``json=True``) event from a handler: to the sender by
+    default, to everyone with ``broadcast=True``; as Flask-SocketIO's, it passes no other option on."""
+    socketio, sid, namespace = _current()
+    to = kwargs.get("to") or kwargs.get("room")
+    if to is None and not kwargs.get("broadcast"):
+        to = sid
+    socketio.send(
+        message,
+        json=kwargs.get("json", False),
+        namespace=kwargs["namespace"] if "namespace" in kwargs else namespace,
+        to=to,
+        include_self=kwargs.get("include_self", True),
+        skip_sid=kwargs.get("skip_sid"),
+        callback=kwargs.get("callback"),
+    )
 
 
 def call(event: str, *args: Any, **kwargs: Any) -> Any:

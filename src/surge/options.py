@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "namespaces": None,
     "transports": tuple(Transport),
     "allow_upgrades": True,
+    "cookie": None,  # python-engineio's: a cookie holding the sid (a name, or a dict of attributes)
     # Surge's own
     "max_attachments": 10,
     "max_workers": 1000,
@@ -64,7 +65,6 @@ IGNORED: dict[str, tuple[Any, str]] = {
     "http_compression": (False, "long-polling responses are not compressed"),
     "compression_threshold": (1024, "long-polling responses are not compressed"),
     "monitor_clients": (True, "Surge always drops clients that miss their heartbeat"),
-    "cookie": (None, "no session cookie is set (Surge needs no sticky balancer cookie)"),
     "allow_unsafe_werkzeug": (True, "Surge's server is not Werkzeug's development server"),
     "websocket_ping_interval": (None, "the Engine.IO heartbeat covers WebSocket connections"),
 }
@@ -206,10 +206,13 @@ def workers(value: int | str | None) -> int:
 
 
 def json_functions(module: Any, app: Any) -> tuple[Callable[[Any], str], Callable[[str | bytes], Any]]:
-    """``json=module`` as packet codec; ``flask.json`` runs in an app context, so the app's provider applies.
+    """``json=module`` as packet codec (None: Surge's, python-socketio's standard library JSON made fast);
+    ``flask.json`` runs in an app context, so the app's provider applies.
 
     (Outside one, ``flask.json`` ignores the app's JSON provider; Flask-SocketIO wraps it the same way.)
     """
+    if module is None:
+        return jsoncodec.dumps, jsoncodec.loads
     if module is flask.json and app is not None:
 
         def dumps(obj: Any) -> str:

@@ -161,6 +161,9 @@ class SocketIOTestClient:
         namespace = namespace or "/"
         if not self.is_connected(namespace):
             raise RuntimeError("not connected")
+        # What was handed to the loop before this call (an emit from the test, or from a thread it
+        # waited for) is sent first: Flask-SocketIO's server sends it before its emit returns.
+        self._in_loop(lambda: None)
         with self._lock:
             received, self.queue[namespace] = self.queue.get(namespace, []), []
         return received

@@ -321,6 +321,51 @@ def build(
         thread.start()
         thread.join()
 
+    @socketio.on("emit_then_change")
+    def emit_then_change(where: str) -> Any:
+        """Data changed right after the emit: the client must get it as it was at the call."""
+        data: dict[str, Any] = {"foo": "bar", "items": [1]}
+        sid = request.sid
+
+        def emit_and_change() -> None:
+            if where == "handler":
+                lib.emit("snapshot", data)
+            elif where == "send":
+                lib.send(data, json=True)
+            else:  # socketio.emit from a plain thread, outside any request
+                socketio.emit("snapshot", data, to=sid)
+            data["foo"] = "baz"
+            data["items"].append(2)
+
+        if where == "thread":
+            thread = threading.Thread(target=emit_and_change)
+            thread.start()
+            thread.join()
+        else:
+            emit_and_change()
+        return "done"
+
+    @socketio.on("emit_refused")
+    def emit_refused(kind: str) -> Any:
+        """What neither library can send: the emit raises where it is made, with the JSON error."""
+        value = {
+            "object": {"x": object()},
+            "datetime": datetime.datetime(2020, 1, 2),
+            "uuid": uuid.UUID(int=7),
+            "set": {1},
+            "bytes_in_a_tuple": {"t": (1, b"\x00")},
+        }[kind]
+        try:
+            lib.emit("never", value)
+        except TypeError as exc:
+            return {"raises": "TypeError", "message": str(exc)}
+        return "sent"
+
+    @socketio.on("emit_edges")
+    def emit_edges() -> None:
+        """Values the standard library writes in its own way (python-socketio's codec)."""
+        lib.emit("edges", (float("nan"), float("inf"), 2**70, {1: "int key", None: "none key"}, "\ud800"))
+
     @socketio.event
     def named_after_the_function(data: Any) -> Any:
         return ("event decorator", data)

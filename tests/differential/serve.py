@@ -1,4 +1,5 @@
-"""Serve the differential app with one library: DIFF_LIB=flask_socketio|surge and PORT in the environment.
+"""Serve a differential app with one library: DIFF_LIB=flask_socketio|surge and PORT in the environment;
+DIFF_APP=acting serves tests/differential/acting_app.py (the generator's) instead of app.py.
 
 Flask-SocketIO runs as its docs' threading mode does (Werkzeug with simple-websocket).
 """
@@ -10,10 +11,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.differential.app import build
+APPS = {"app": "tests.differential.app", "acting": "tests.differential.acting_app"}
 
 lib = importlib.import_module(os.environ["DIFF_LIB"])
-app, socketio = build(lib)
+app, socketio = importlib.import_module(APPS[os.environ.get("DIFF_APP", "app")]).build(lib)
 
 if __name__ == "__main__":
     port = int(os.environ["PORT"])

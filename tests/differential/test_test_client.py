@@ -261,6 +261,21 @@ def test_flask_json_module_uses_the_apps_provider_as_flask_socketio_does() -> No
 
 
 @scenario
+def emits_are_snapshots(client: Callable[..., Any], app: Any) -> list[Any]:
+    c = client()
+    seen: list[Any] = []
+    for where in ("handler", "send", "thread"):
+        seen += [c.emit("emit_then_change", where, callback=True), c.get_received()]
+    for kind in ("object", "datetime", "uuid", "set", "bytes_in_a_tuple"):
+        seen.append(c.emit("emit_refused", kind, callback=True))
+    c.emit("emit_edges")
+    received = c.get_received()
+    nan = received[0]["args"][0]
+    received[0]["args"][0] = "NaN" if nan != nan else nan  # NaN equals nothing, itself included
+    return [*seen, received]
+
+
+@scenario
 def namespaces_accepted(client: Callable[..., Any], app: Any) -> list[Any]:
     """namespaces= accepts connections to namespaces that have no handlers."""
     return [client(namespace=ns).is_connected(ns) for ns in ("/extra", "/other", "/chat")]
@@ -287,3 +302,21 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 def test_same_as_flask_socketio(name: str, options: dict[str, Any]) -> None:
     fn = SCENARIOS[name]
     assert run(surge, fn, **options) == run(flask_socketio, fn, **options)
+
+
+def handshake_cookies(lib: ModuleType, cookie: Any) -> list[str]:
+    """The Set-Cookie headers of a polling handshake through the app's WSGI entry (sid written <sid>)."""
+    import json
+
+    from flask import Flask
+
+    app = Flask(__name__)
+    lib.SocketIO(app, cookie=cookie)
+    response = app.test_client().get("/socket.io/?EIO=4&transport=polling")
+    sid = json.loads(response.data[1:])["sid"]
+    return [value.replace(sid, "<sid>") for value in response.headers.getlist("Set-Cookie")]
+
+
+@pytest.mark.parametrize("cookie", ["io", {"name": "sticky", "path": "/x", "Secure": True, "Max-Age": "60"}, None])
+def test_the_cookie_option_sets_the_sid_cookie_as_python_engineio_does(cookie: Any) -> None:
+    assert handshake_cookies(surge, cookie) == handshake_cookies(flask_socketio, cookie)

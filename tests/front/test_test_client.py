@@ -247,3 +247,19 @@ def test_a_socketio_made_without_an_app_is_bound_by_test_client() -> None:
 
     client = socketio.test_client(Flask(__name__))
     assert client.emit("echo", 5, callback=True) == 5
+
+
+def test_emits_and_room_operations_before_the_server_runs_reach_nobody_and_say_so_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As in Flask-SocketIO, a background task started before socketio.run may emit: nobody is
+    connected, nothing is raised, and a WARNING says so once."""
+    socketio = SocketIO(Flask(__name__))
+    with caplog.at_level("WARNING", logger="surge"):
+        socketio.emit("tick", 1)
+        socketio.emit("tick", 2, to="room")
+        socketio.close_room("room")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["emit while the Socket.IO server is not running yet: no client is connected to get it"]
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
+        socketio.emit("tick", {"not": object()})  # what cannot be sent is refused all the same

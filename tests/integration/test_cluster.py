@@ -22,8 +22,10 @@ import pytest
 import redis
 
 from surge import SocketIO
+from surge.queue.messages import Kind
 from tests.conftest import APPS, Queue, RedisServer, ServerProcess, machine_rabbitmq_url, run_steered
 from tests.proxy import TcpProxy
+from tests.queue.psio_releases import delivered, publish, published, reference
 
 
 @contextmanager
@@ -45,13 +47,16 @@ def run_cluster_clients(
     during: Callable[[list[str]], None] = lambda sids: None,
     settle: int = 600,
     stamp: bool = False,
+    every_event: bool = False,
 ) -> dict[str, Any]:
-    """Clients: one on urls[0], two on urls[1]; ``during(sids)`` runs once they have joined room1.
+    """Clients: one on urls[0], two on urls[1]; ``during(sids)`` runs once they have joined room1;
+    ``every_event``: each client's events, whole, under ``got[i]["any"]``.
 
     With ``stamp``, every event received comes with its arrival time, and ``acks["go"]`` is when
     the steps began (milliseconds since the epoch, as ``time.time() * 1000``)."""
     opts = {"scenario": "cluster", "version": 4, "urls": urls, "steps": steps, "settle": settle, "timeout": 40000}
     opts["stamp"] = stamp
+    opts["any"] = every_event
 
     def when_ready(line: dict[str, Any]) -> None:
         assert "ready" in line, line
@@ -120,6 +125,21 @@ def test_a_flask_socketio_emitter_reaches_surge_clients(queue_url: str) -> None:
         [{"to": "room"}],
         [{"to": "room"}, {"to": "one"}, {"to": "room but 1"}],
     ]
+
+
+@pytest.mark.parametrize("version", ["5.14.0", "installed"])
+def test_an_older_python_socketio_emitter_reaches_surge_clients(queue_url: str, redis_url: str, version: str) -> None:
+    """A release that publishes data bare (5.14) and the installed one, through Redis and RabbitMQ:
+    Surge's clients get every event as python-socketio's own receiver would have sent it."""
+    _, raw = published(version, redis_url)  # what the release publishes, read by the reference
+    seen = [step for message in raw for step in reference(message)]
+    expected = [delivered(step[2], step[3]) for step in seen if step[0] == Kind.EMIT and step[1] == "/"]
+    with cluster(queue_url) as (servers, channel):
+        result = run_cluster_clients(
+            [s.url for s in servers], [], lambda sids: publish(version, queue_url, channel), every_event=True
+        )
+    assert len(expected) >= 15
+    assert [g["any"] for g in result["got"]] == [expected] * 3
 
 
 def test_python_socketio_messages_are_translated_or_refused() -> None:

@@ -5,6 +5,7 @@
 //   node record.js '{"url": "...", "version": 4, "clients": [{"name": "a", ...}], "steps": [...]}'
 // A client: {name, namespace, auth, query, listen: [event names], answers: {event: [ack args]}}
 // A step:   {client, emit: [event, ...args], ack: true}  |  {client, wait: n}  (n events seen in all)
+//           (with opts.ackTimeout, an answer not come in that many ms is recorded as "no ack")
 //           {client, disconnect: true}  |  {sleep: ms}
 const opts = JSON.parse(process.argv[2]);
 const version = opts.version || 4;
@@ -29,6 +30,18 @@ function plain(value) {
   if (value && typeof value === 'object') {
     const out = {};
     for (const key of Object.keys(value)) out[key] = plain(value[key]);
+    return out;
+  }
+  return value;
+}
+
+// {"$bytes": [...]} in a step's emit is a Buffer (the options are JSON).
+function binary(value) {
+  if (Array.isArray(value)) return value.map(binary);
+  if (value && typeof value === 'object') {
+    if (Array.isArray(value.$bytes)) return Buffer.from(value.$bytes);
+    const out = {};
+    for (const key of Object.keys(value)) out[key] = binary(value[key]);
     return out;
   }
   return value;
@@ -98,7 +111,15 @@ async function main() {
       sockets[step.client].disconnect();
     } else if (step.emit) {
       const socket = sockets[step.client];
-      if (step.ack) {
+      step.emit = binary(step.emit);
+      if (step.ack && opts.ackTimeout) {
+        // No answer within ackTimeout ms is recorded too (a handler that raised answers nothing).
+        const answer = await new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(null), opts.ackTimeout);
+          socket.emit(...step.emit, (...args) => { clearTimeout(timer); resolve(args); });
+        });
+        record(step.client, answer === null ? ['no ack', step.emit[0]] : ['ack', step.emit[0], plain(answer)]);
+      } else if (step.ack) {
         const answer = await new Promise((resolve) => socket.emit(...step.emit, (...args) => resolve(args)));
         record(step.client, ['ack', step.emit[0], plain(answer)]);
       } else {

@@ -225,6 +225,7 @@ const scenarios = {
     const got = clients.map(() => ({ room_message: [], dm: [], notice: [], answered: [], disconnect: [] }));
     const stamp = (d) => (opts.stamp ? [d, Date.now()] : d); // with the arrival time (ms since the epoch)
     clients.forEach((c, i) => ['room_message', 'dm', 'notice', 'answered', 'disconnect'].forEach((ev) => c.on(ev, (d) => got[i][ev].push(stamp(d)))));
+    if (opts.any) clients.forEach((c, i) => { got[i].any = []; c.onAny((...args) => got[i].any.push(args)); }); // every event, whole
     clients.forEach((c, i) => c.on('question', (q, cb) => cb('answer from ' + i, q)));
     const acks = {};
     process.stdout.write(JSON.stringify({ ready: sids }) + '\n');

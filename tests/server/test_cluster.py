@@ -29,7 +29,7 @@ def make_cluster(queue: bool = True) -> tuple[Cluster, Any, list[QueueMessage]]:
 def test_without_a_queue_everything_is_local() -> None:
     cluster, server, published = make_cluster(queue=False)
     conn, socket = connected(server, "e1")
-    cluster.emit("news", ("hi",), "/", None, (), None)
+    cluster.emit(sio.encode_args(["news", "hi"]), "/", None, (), None)
     cluster.room_operation(Kind.ENTER_ROOM, "/", socket.sid, "r")
     assert [p.data for p in conn.take()] == [["news", "hi"]] and server.rooms(socket.sid, "/")[1:] == ["r"]
     assert not published
@@ -39,7 +39,7 @@ def test_a_room_emit_is_delivered_here_and_published_once_with_its_targets_reada
     cluster, server, published = make_cluster()
     conn, socket = connected(server, "e1")
     server.enter_room(socket.sid, "r", "/")
-    cluster.emit("news", ("hi", 1), "/", "r", ["skipped-sid"], None)
+    cluster.emit(sio.encode_args(["news", "hi", 1]), "/", "r", ["skipped-sid"], None)
     assert [p.data for p in conn.take()] == [["news", "hi", 1]]
     (message,) = published
     assert (message.kind, message.to, message.skip, message.ns) == (Kind.EMIT, ("r",), ("skipped-sid",), "/")
@@ -49,7 +49,7 @@ def test_a_room_emit_is_delivered_here_and_published_once_with_its_targets_reada
 def test_an_emit_to_a_local_sid_stays_local() -> None:
     cluster, server, published = make_cluster()
     conn, socket = connected(server, "e1")
-    cluster.emit("private", (), "/", socket.sid, (), None)
+    cluster.emit(sio.encode_args(["private"]), "/", socket.sid, (), None)
     assert len(conn.take()) == 1 and not published
 
 
@@ -87,8 +87,8 @@ def ordered_cluster() -> tuple[Cluster, Any, list[bytes]]:
 def test_ordered_every_emit_waits_for_the_stream_and_carries_the_streams_place() -> None:
     cluster, server, raw = ordered_cluster()
     conn, socket = connected(server, "e1")
-    cluster.emit("private", ("hi",), "/", socket.sid, (), None)  # a local sid too
-    cluster.emit("news", (1,), "/", None, (), None)
+    cluster.emit(sio.encode_args(["private", "hi"]), "/", socket.sid, (), None)  # a local sid too
+    cluster.emit(sio.encode_args(["news", 1]), "/", None, (), None)
     assert conn.take() == []
     cluster.received(raw[0], 5 << 24)  # our own messages, as the stream hands them back
     cluster.received(raw[1], 6 << 24 | 1)
@@ -98,7 +98,7 @@ def test_ordered_every_emit_waits_for_the_stream_and_carries_the_streams_place()
 def test_ordered_an_emit_asking_an_ack_of_a_local_client_goes_straight_to_it() -> None:
     cluster, server, raw = ordered_cluster()
     conn, socket = connected(server, "e1")
-    cluster.emit("asked", (), "/", socket.sid, (), lambda *args: None)
+    cluster.emit(sio.encode_args(["asked"]), "/", socket.sid, (), lambda *args: None)
     assert [p.data for p in conn.take()] == [["asked"]] and raw == []
 
 

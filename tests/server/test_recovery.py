@@ -41,8 +41,8 @@ def test_the_connect_reply_carries_a_pid_and_events_an_offset() -> None:
     conn, socket, reply = connect(server, "e1")
     assert reply[0].data == {"sid": socket.sid, "pid": socket.pid}
     assert len(socket.pid or "") >= 20  # whoever has it takes the session over: unguessable
-    server.emit("news", ["a"], "/")
-    server.emit("asked", ["b"], "/", to=socket.sid, callback=lambda *a: None)
+    server.emit(server.encode_args(["news", "a"]), "/")
+    server.emit(server.encode_args(["asked", "b"]), "/", to=socket.sid, callback=lambda *a: None)
     assert [p.data for p in conn.take()] == [["news", "a", "1"], ["asked", "b"]]  # an ack asked: no offset
 
 
@@ -52,7 +52,7 @@ def test_protocol_v4_clients_get_no_pid_and_no_offsets() -> None:
     server.engine_connected(old)  # type: ignore[arg-type]
     modern, _, _ = connect(server, "e2")
     old.take()
-    server.emit("news", ["a"], "/")
+    server.emit(server.encode_args(["news", "a"]), "/")
     assert events(old.take()) == [["news", "a"]]
     assert events(modern.take()) == [["news", "a", "1"]]
 
@@ -66,15 +66,15 @@ def test_a_lost_client_gets_its_sid_rooms_and_missed_events_before_the_connect_r
     conn, socket, _ = connect(server, "e1")
     other, other_socket, _ = connect(server, "e2")
     server.enter_room(socket.sid, "r1", "/")
-    server.emit("seen", [1], "/", to=socket.sid)
+    server.emit(server.encode_args(["seen", 1]), "/", to=socket.sid)
     offset = conn.take()[-1].data[-1]
     lost(server, conn)
-    server.emit("missed", ["to sid"], "/", to=socket.sid)
-    server.emit("missed", ["to room"], "/", to="r1")
-    server.emit("missed", ["to all"], "/")
-    server.emit("missed", ["skipped"], "/", to="r1", skip_sids=[socket.sid])
-    server.emit("missed", ["other room"], "/", to="r2")
-    server.emit("chat", ["other namespace"], "/chat")
+    server.emit(server.encode_args(["missed", "to sid"]), "/", to=socket.sid)
+    server.emit(server.encode_args(["missed", "to room"]), "/", to="r1")
+    server.emit(server.encode_args(["missed", "to all"]), "/")
+    server.emit(server.encode_args(["missed", "skipped"]), "/", to="r1", skip_sids=[socket.sid])
+    server.emit(server.encode_args(["missed", "other room"]), "/", to="r2")
+    server.emit(server.encode_args(["chat", "other namespace"]), "/chat")
     new_conn, new_socket, sent = connect(server, "e3", {"pid": socket.pid, "offset": offset, "token": "t"})
     assert (new_socket.sid, new_socket.pid, new_socket.recovered) == (socket.sid, socket.pid, True)
     assert server.rooms(new_socket.sid, "/") == [socket.sid, "r1"]
@@ -98,7 +98,9 @@ def test_the_connect_handler_runs_for_a_recovered_client_when_not_skipped() -> N
 def test_a_client_back_before_its_old_connection_is_known_dead_takes_it_over() -> None:
     server, handlers, _ = recovering()
     conn, socket, _ = connect(server, "e1")
-    server.emit("in flight", [1], "/", to=socket.sid)  # sent, never received: the connection is dead
+    server.emit(
+        server.encode_args(["in flight", 1]), "/", to=socket.sid
+    )  # sent, never received: the connection is dead
     conn.take()
     new_conn, again, sent = connect(server, "e2", {"pid": socket.pid})
     assert conn.close_reason == Reason.TRANSPORT_CLOSE
@@ -131,13 +133,13 @@ def test_after_the_window_the_session_is_gone() -> None:
 def test_an_idle_client_recovers_though_its_last_event_left_the_log() -> None:
     server, _, clock = recovering(max_disconnection_duration=10)
     conn, socket, _ = connect(server, "e1")
-    server.emit("old", [1], "/", to=socket.sid)
+    server.emit(server.encode_args(["old", 1]), "/", to=socket.sid)
     offset = conn.take()[-1].data[-1]
     clock.now += 60
-    server.emit("elsewhere", [2], "/", to="nobody")  # the log moves on; the old event leaves it
+    server.emit(server.encode_args(["elsewhere", 2]), "/", to="nobody")  # the log moves on; the old event leaves it
     assert server.recovery is not None and server.recovery.evicted >= 1
     lost(server, conn)
-    server.emit("missed", [3], "/")
+    server.emit(server.encode_args(["missed", 3]), "/")
     _, again, sent = connect(server, "e2", {"pid": socket.pid, "offset": offset})
     assert again.recovered and [d[:2] for d in events(sent)] == [["missed", 3]]
 
@@ -147,7 +149,7 @@ def test_when_what_it_missed_left_the_log_it_gets_a_fresh_session() -> None:
     conn, socket, _ = connect(server, "e1")
     lost(server, conn)
     for n in range(10):
-        server.emit("missed", [n], "/")
+        server.emit(server.encode_args(["missed", n]), "/")
     _, again, _ = connect(server, "e2", {"pid": socket.pid})
     assert not again.recovered
     assert server.recovery is not None and server.recovery.size <= 3 * (ENTRY_OVERHEAD + 30)
@@ -157,7 +159,7 @@ def test_an_offset_it_was_never_sent_gets_a_fresh_session() -> None:
     for offset in ("zz", "ff", 7):
         server, _, _ = recovering()
         conn, socket, _ = connect(server, "e1")
-        server.emit("seen", [1], "/")
+        server.emit(server.encode_args(["seen", 1]), "/")
         lost(server, conn)
         _, again, _ = connect(server, "e2", {"pid": socket.pid, "offset": offset})
         assert not again.recovered, offset
@@ -167,7 +169,7 @@ def test_in_flight_events_are_replayed_from_the_offset_the_client_names() -> Non
     server, _, _ = recovering()
     conn, socket, _ = connect(server, "e1")
     for n in range(3):
-        server.emit("e", [n], "/", to=socket.sid)
+        server.emit(server.encode_args(["e", n]), "/", to=socket.sid)
     first = conn.take()[0].data[-1]  # the client got the first only
     lost(server, conn)
     _, _, sent = connect(server, "e2", {"pid": socket.pid, "offset": first})

@@ -77,7 +77,7 @@ class Cluster:
         """An event through the stream: both servers deliver it at its seq."""
         self.seq += 7
         for server in (self.a, self.b):
-            server.deliver(server.encode_event("/", [event, arg]), "/", to, tuple(skip), self.seq)
+            server.deliver(server.encode_event("/", server.encode_args([event, arg])), "/", to, tuple(skip), self.seq)
 
     def lost_in_room(self) -> tuple[str, str, str]:
         """A client of ``a`` in room r1 that got one event, then lost its connection: sid, pid, offset."""
@@ -212,8 +212,8 @@ def test_a_process_started_later_recovers_from_the_streams_past_it_read_at_its_s
     late, _ = c._server("late")
     assert late.recovery is not None
     late.recovery.joined_stream_at(missed_at)
-    text = late.encode_event("/", ["missed", "to room"]).text
-    other = late.encode_event("/", ["missed", "other room"]).text
+    text = late.encode_event("/", late.encode_args(["missed", "to room"])).text
+    other = late.encode_event("/", late.encode_args(["missed", "other room"])).text
     late.recovery.backfill(
         [(text, (), "/", ("r1",), (), missed_at - 7, 3.0), (other, (), "/", ("r2",), (), missed_at, 2.0)],
         since=missed_at - 100,
@@ -233,7 +233,7 @@ def test_a_claim_answered_before_this_process_reads_the_stream_waits_for_it() ->
     late.recovery.awaits_stream()  # started by its first request: the stream not read yet
     back = c.connect(late, "e2", {"pid": pid, "offset": offset})
     assert back.take() == [] and late.sockets == {}  # nothing decided from an empty log
-    text = late.encode_event("/", ["missed", "to room"]).text
+    text = late.encode_event("/", late.encode_args(["missed", "to room"])).text
     late.recovery.joined_stream_at(c.seq)
     late.recovery.backfill([(text, (), "/", ("r1",), (), c.seq, 1.0)], since=c.seq - 100)
     late.stream_joined()

@@ -50,11 +50,11 @@ def test_a_broadcast_is_encoded_once_for_every_member_of_a_room() -> None:
     (a, sa), (b, sb), (c, _sc) = (connected(server, f"e{i}") for i in range(3))
     server.enter_room(sa.sid, "room", "/")
     server.enter_room(sb.sid, "room", "/")
-    server.emit("news", ["hi", 1], "/", "room")
+    server.emit(server.encode_args(["news", "hi", 1]), "/", "room")
     assert a.outgoing[0] is b.outgoing[0] and not c.outgoing
     assert [(p.type, p.data) for p in a.take()] == [(SioType.EVENT, ["news", "hi", 1])]
     assert len(b.take()) == 1 and not c.take()
-    server.emit("all", [], "/", None, skip_sids=[sb.sid])
+    server.emit(server.encode_args(["all"]), "/", None, skip_sids=[sb.sid])
     assert [len(x.take()) for x in (a, b, c)] == [1, 0, 1]
 
 
@@ -76,7 +76,7 @@ def test_a_server_to_client_ack_comes_back_to_its_callback() -> None:
     server, _handlers = make_server()
     conn, socket = connected(server, "e1")
     answers: list[tuple[Any, ...]] = []
-    server.emit("question", ["q"], "/", socket.sid, callback=lambda *args: answers.append(args))
+    server.emit(server.encode_args(["question", "q"]), "/", socket.sid, callback=lambda *args: answers.append(args))
     (question,) = conn.take()
     assert question.type is SioType.EVENT and question.id is not None
     client_packet(server, conn, SioPacket(SioType.ACK, "/", ["yes", 2], question.id))
@@ -88,7 +88,7 @@ def test_a_server_to_client_ack_comes_back_to_its_callback() -> None:
 def test_acks_to_the_client_and_what_a_disconnect_cancels() -> None:
     server, handlers = make_server()
     conn, socket = connected(server, "e1")
-    server.send_ack(socket, 3, ["ok", {"n": 1}])
+    server.send_ack(socket, 3, server.encode_args(["ok", {"n": 1}]))
     assert [(p.type, p.id, p.data) for p in conn.take()] == [(SioType.ACK, 3, ["ok", {"n": 1}])]
 
     class Waiter:
@@ -101,13 +101,15 @@ def test_acks_to_the_client_and_what_a_disconnect_cancels() -> None:
             self.cancelled = True
 
     waiter = Waiter()
-    server.emit("question", [], "/", socket.sid, callback=waiter)
+    server.emit(server.encode_args(["question"]), "/", socket.sid, callback=waiter)
     client_packet(server, conn, SioPacket(SioType.DISCONNECT, "/"))
     assert waiter.cancelled and handlers.calls[-1] == ("disconnect", socket.sid, Reason.CLIENT_DISCONNECT)
     assert socket.sid not in server.sockets
 
 
-def test_a_server_disconnect_tells_the_client_and_closes_an_empty_connection() -> None:
+def test_a_server_disconnect_tells_the_client_and_keeps_the_connection() -> None:
+    """As Node's socket.io and python-socketio: the client may connect to a namespace on it again
+    (the official clients close it themselves once no namespace is left)."""
     server, handlers = make_server()
     conn, socket = connected(server, "e1")
     client_packet(server, conn, SioPacket(SioType.CONNECT, "/chat", None))
@@ -116,9 +118,11 @@ def test_a_server_disconnect_tells_the_client_and_closes_an_empty_connection() -
     server.disconnect(socket.sid)
     assert [(p.type, p.namespace) for p in conn.take()] == [(SioType.DISCONNECT, "/")]
     assert handlers.calls[-1] == ("disconnect", socket.sid, Reason.SERVER_DISCONNECT)
-    assert conn.close_reason is None  # /chat is still connected on it
     server.disconnect(chat.sid)
-    assert conn.close_reason == Reason.SERVER_DISCONNECT
+    assert [(p.type, p.namespace) for p in conn.take()] == [(SioType.DISCONNECT, "/chat")]
+    assert conn.close_reason is None
+    client_packet(server, conn, SioPacket(SioType.CONNECT, "/", None))
+    assert [p.type for p in conn.take()] == [SioType.CONNECT]
 
 
 def test_a_malformed_packet_closes_only_that_connection() -> None:
@@ -127,7 +131,7 @@ def test_a_malformed_packet_closes_only_that_connection() -> None:
     good, socket = connected(server, "e2")
     server.engine_message(bad, '2{"not": "an array"}')  # type: ignore[arg-type]
     assert bad.close_reason == Reason.TRANSPORT_ERROR and good.close_reason is None
-    server.emit("still", [], "/", socket.sid)
+    server.emit(server.encode_args(["still"]), "/", socket.sid)
     assert len(good.take()) == 1
 
 
@@ -139,7 +143,7 @@ def test_emits_before_the_connect_reply_follow_it() -> None:
     original = handlers.handle_connect
 
     def emit_first(socket: Any, auth: Any) -> None:
-        server.emit("welcome", [], "/", socket.sid)  # made in the connect handler
+        server.emit(server.encode_args(["welcome"]), "/", socket.sid)  # made in the connect handler
         original(socket, auth)
 
     handlers.handle_connect = emit_first  # type: ignore[method-assign]

@@ -28,6 +28,17 @@ class Reason:
 SHUTDOWN = "server shutting down"
 
 
+class EioError:
+    """Engine.IO errors of HTTP 400 answers: (code, message) (Engine.IO protocol, "Errors")."""
+
+    TRANSPORT_UNKNOWN: Final = (0, "Transport unknown")
+    SESSION_ID_UNKNOWN: Final = (1, "Session ID unknown")
+    BAD_HANDSHAKE_METHOD: Final = (2, "Bad handshake method")
+    BAD_REQUEST: Final = (3, "Bad request")
+    BAD_ORIGIN: Final = (3, "Not an accepted origin")  # answered without CORS headers: the refused page may not read it
+    UNSUPPORTED_PROTOCOL_VERSION: Final = (5, "Unsupported protocol version")
+
+
 class Transport(StrEnum):
     """Engine.IO transports; members compare equal to the query's strings."""
 

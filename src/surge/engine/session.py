@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from surge.engine.constants import POLLING, WEBSOCKET, Reason, Transport
 from surge.protocol import jsoncodec
 from surge.protocol.eio import EioPacket, EioType
 from surge.protocol.errors import RemoteProtocolError
 
-__all__ = ["EngineSession", "MessageReceived", "SessionClosed", "State"]
+__all__ = ["EngineSession", "MessageReceived", "SessionClosed", "State", "sid_cookie"]
 
 
 class State(Enum):
@@ -276,3 +277,20 @@ class EngineSession:
         elif now >= self._ping_due:
             self.send(EioPacket(EioType.PING))
             self._pong_deadline = now + self.ping_timeout
+
+
+def sid_cookie(sid: str, cookie: str | dict[str, Any]) -> str:
+    """The ``Set-Cookie`` value of the handshake for the ``cookie`` option, as python-engineio writes it.
+
+    A name gives ``name=<sid>; path=/; SameSite=Lax``; a dict gives its ``name`` (default ``io``)
+    and its other keys as attributes: ``True`` alone, a callable's result, any other value as is.
+    """
+    attributes = cookie if isinstance(cookie, dict) else {"name": cookie, "path": "/", "SameSite": "Lax"}
+    text = f"{attributes.get('name', 'io')}={sid}"
+    for name, value in attributes.items():
+        if name == "name":
+            continue
+        if callable(value):
+            value = value()
+        text += f"; {name}" if value is True else f"; {name}={value}"
+    return text

@@ -24,7 +24,7 @@ from typing import Any
 from surge.protocol import jsoncodec
 from surge.protocol.errors import RemoteProtocolError
 
-__all__ = ["SioDecoder", "SioPacket", "SioType", "encode", "encode_ack"]
+__all__ = ["EncodedArgs", "SioDecoder", "SioPacket", "SioType", "ack_text", "encode", "encode_args", "event_text"]
 
 # Events a client may not emit: the reference parser refuses them.
 RESERVED_EVENTS = frozenset(
@@ -48,6 +48,7 @@ class SioType(IntEnum):
 
 
 _TYPES = tuple(SioType)  # indexing beats SioType(n), which goes through Enum's metaclass
+_DIGITS = "0123456"  # a type as written: indexing beats formatting an IntEnum, which goes through Enum's __format__
 
 
 class SioPacket:
@@ -77,13 +78,15 @@ class SioPacket:
         return f"SioPacket(type={self.type!r}, namespace={self.namespace!r}, data={self.data!r}, id={self.id!r})"
 
 
-_BINARY = (bytes, bytearray, memoryview)
+# What python-socketio sends as attachments: bytes and bytearray, found in lists and dicts (in a
+# tuple, or as a memoryview, they are refused as not JSON, there as here).
+_BINARY = (bytes, bytearray)
 
 
 def _has_binary(obj: Any) -> bool:
     if isinstance(obj, _BINARY):
         return True
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, list):
         return any(_has_binary(v) for v in obj)
     if isinstance(obj, dict):
         return any(_has_binary(v) for v in obj.values())
@@ -94,56 +97,86 @@ def _deconstruct(obj: Any, attachments: list[bytes]) -> Any:
     if isinstance(obj, _BINARY):
         attachments.append(bytes(obj))
         return {"_placeholder": True, "num": len(attachments) - 1}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, list):
         return [_deconstruct(v, attachments) for v in obj]
     if isinstance(obj, dict):
         return {k: _deconstruct(v, attachments) for k, v in obj.items()}
     return obj
 
 
-def encode(
-    packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps, binary: bool = False
-) -> tuple[str, list[bytes]]:
+class EncodedArgs:
+    """The data of an EVENT or ACK encoded where it was given: what the client gets is the value at the emit.
+
+    ``json`` is the JSON array, bytes replaced by placeholders; ``attachments`` are the bytes.
+    The packet around it (type, namespace, ack id) is written when it is sent.
+    """
+
+    __slots__ = ("attachments", "json")
+
+    def __init__(self, json: str, attachments: list[bytes]) -> None:
+        self.json = json
+        self.attachments = attachments
+
+    def __repr__(self) -> str:
+        return f"EncodedArgs({self.json!r}, {len(self.attachments)} attachments)"
+
+
+def encode_args(data: list[Any], dumps: Callable[[Any], str] = jsoncodec.dumps) -> EncodedArgs:
+    """Encode an EVENT's ``[event, *args]`` or an ACK's ``[*args]``; ``TypeError`` for what is not JSON."""
+    try:
+        return EncodedArgs(dumps(data), [])
+    except TypeError:
+        # JSON refuses bytes: the common case pays nothing for the binary check.
+        if not _has_binary(data):
+            raise
+    attachments: list[bytes] = []
+    return EncodedArgs(dumps(_deconstruct(data, attachments)), attachments)
+
+
+def _header(ptype: int, namespace: str, ack_id: int | None, attachments: int) -> str:
+    return (
+        f"{_DIGITS[ptype]}{f'{attachments}-' if attachments else ''}"
+        f"{'' if namespace == '/' else namespace + ','}{'' if ack_id is None else ack_id}"
+    )
+
+
+def event_text(namespace: str, args: EncodedArgs, ack_id: int | None = None) -> str:
+    """The text of an EVENT (BINARY_EVENT with attachments) packet carrying ``args``."""
+    if namespace == "/" and ack_id is None and not args.attachments:
+        return "2" + args.json
+    count = len(args.attachments)
+    return _header(SioType.BINARY_EVENT if count else SioType.EVENT, namespace, ack_id, count) + args.json
+
+
+def ack_text(namespace: str, ack_id: int, args: EncodedArgs) -> str:
+    """The text of an ACK (BINARY_ACK with attachments) packet answering ``ack_id`` with ``args``."""
+    if namespace == "/" and not args.attachments:
+        return f"3{ack_id}{args.json}"
+    count = len(args.attachments)
+    return _header(SioType.BINARY_ACK if count else SioType.ACK, namespace, ack_id, count) + args.json
+
+
+def encode(packet: SioPacket, dumps: Callable[[Any], str] = jsoncodec.dumps) -> tuple[str, list[bytes]]:
     """Encode ``packet``; returns the text packet and its binary attachments.
 
-    EVENT and ACK packets whose data holds bytes become BINARY_EVENT and
-    BINARY_ACK automatically.  ``binary=True`` says the data of this EVENT or
-    ACK holds bytes (the caller found out): no JSON attempt first.
+    EVENT and ACK packets whose data holds bytes become BINARY_EVENT and BINARY_ACK; other packets
+    cannot carry bytes (``ValueError``, as python-socketio).
     """
     ptype, data = packet.type, packet.data
-    attachments: list[bytes] = []
-    body = None
-    if data is not None and not binary:
-        try:
-            body = dumps(data)
-        except TypeError:
-            # JSON refuses bytes: the common case pays nothing for the binary check.
-            if (ptype is not SioType.EVENT and ptype is not SioType.ACK) or not _has_binary(data):
-                raise
-            binary = True
-    if binary:
-        data = _deconstruct(data, attachments)
-        ptype = SioType.BINARY_EVENT if ptype is SioType.EVENT else SioType.BINARY_ACK
-        body = dumps(data)
+    if ptype is SioType.EVENT or ptype is SioType.ACK:
+        args = encode_args(data, dumps)
+        if ptype is SioType.EVENT:
+            return event_text(packet.namespace, args, packet.id), args.attachments
+        assert packet.id is not None
+        return ack_text(packet.namespace, packet.id, args), args.attachments
+    if _has_binary(data):
+        raise ValueError("Packet does not support binary payload.")  # python-socketio's words
     namespace = packet.namespace
     return (
-        f"{ptype:d}{f'{len(attachments)}-' if attachments else ''}"
+        f"{_DIGITS[ptype]}"
         f"{'' if namespace == '/' else namespace + ('?' + packet.query if packet.query else '') + ','}"
-        f"{'' if packet.id is None else packet.id}{'' if body is None else body}"
-    ), attachments
-
-
-def encode_ack(
-    namespace: str, ack_id: int, args: list[Any], dumps: Callable[[Any], str] = jsoncodec.dumps
-) -> tuple[str, list[bytes]]:
-    """An ACK packet, for a handler's answer: :func:`encode` without building a packet first."""
-    try:
-        body = dumps(args)
-    except TypeError:
-        if not _has_binary(args):
-            raise
-        return encode(SioPacket(SioType.ACK, namespace, args, ack_id), dumps, binary=True)
-    return (f"3{ack_id}{body}" if namespace == "/" else f"3{namespace},{ack_id}{body}"), []
+        f"{'' if packet.id is None else packet.id}{'' if data is None else dumps(data)}"
+    ), []
 
 
 def _valid_data(ptype: SioType, data: Any) -> bool:

@@ -53,15 +53,23 @@ def translate(data: dict[str, Any]) -> QueueMessage | None:
 
 def _emit(data: dict[str, Any], node: str, namespace: str) -> QueueMessage:
     event, args = data.get("event"), data.get("data")
-    if not isinstance(event, str) or not isinstance(args, list):
-        raise RemoteProtocolError("python-socketio emit without an event name and a data list")
+    if not isinstance(event, str):
+        raise RemoteProtocolError("python-socketio emit without an event name")
     if data.get("binary"):
         # [the data with placeholders, base64 attachments...], as python-socketio deconstructs it
+        if not isinstance(args, list) or not args:
+            raise RemoteProtocolError("python-socketio emit with bad binary attachments")
         try:
             binaries = [base64.b64decode(a) for a in args[1:]]
         except (TypeError, ValueError) as exc:
             raise RemoteProtocolError("python-socketio emit with bad binary attachments") from exc
-        args = sio.reconstruct(args[0], binaries) if args and isinstance(args[0], list) else []
+        args = sio.reconstruct(args[0], binaries)
+    # As python-socketio's receiver reads it: a list (5.15 and later wrap every emit's data in one) is
+    # the arguments, but a list of one is that one value; anything else (5.14 publishes the data
+    # bare) is one value; and a value None is no argument at all.
+    if not isinstance(args, list) or len(args) == 1:
+        value = args[0] if isinstance(args, list) else args
+        args = [] if value is None else [value]
     text, attachments = sio.encode(SioPacket(SioType.EVENT, namespace, [event, *args]))
     if data.get("callback") is not None:
         log.warning("a python-socketio process asked for an ack of %r: delivered without one", event)

@@ -16,9 +16,9 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from surge.engine.constants import POLLING, SHUTDOWN, WEBSOCKET, Reason, Transport
+from surge.engine.constants import POLLING, SHUTDOWN, WEBSOCKET, EioError, Reason, Transport
 from surge.engine.outgoing import Outgoing
-from surge.engine.session import EngineSession, MessageReceived, State
+from surge.engine.session import EngineSession, MessageReceived, State, sid_cookie
 from surge.engine.traffic import Traffic
 from surge.protocol import eio, jsoncodec
 from surge.protocol.eio import EioPacket, EioType
@@ -28,15 +28,8 @@ from surge.runtime.cors import Cors, Environ, Origins
 from surge.runtime.deadlines import Deadlines
 from surge.runtime.request import ConnectRequest, Request, SessionEnviron, environ_of, query_params
 
+Headers = Iterable[tuple[str, str]]
 log = logging.getLogger("surge.engine")
-
-# Engine.IO error codes for HTTP 400 answers (Engine.IO protocol, "Errors").
-TRANSPORT_UNKNOWN = (0, "Transport unknown")
-SESSION_ID_UNKNOWN = (1, "Session ID unknown")
-BAD_HANDSHAKE_METHOD = (2, "Bad handshake method")
-BAD_REQUEST = (3, "Bad request")
-BAD_ORIGIN = (3, "Not an accepted origin")  # answered without CORS headers: the refused page may not read it
-UNSUPPORTED_PROTOCOL_VERSION = (5, "Unsupported protocol version")
 
 
 class EngineApp(Protocol):
@@ -231,9 +224,11 @@ class EngineServer:
         cors_credentials: bool = True,
         transports: tuple[str, ...] = tuple(Transport),
         allow_upgrades: bool = True,
+        cookie: str | dict[str, Any] | None = None,
         trace: bool = False,
     ) -> None:
         self.app = app
+        self.cookie = cookie  # python-engineio's: the handshake sets a cookie holding the sid
         self.loop = loop
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -258,7 +253,7 @@ class EngineServer:
         origin = request.header("origin")
         if origin is not None and not self.origin_allowed(origin, request, proto.environ):
             log.info("refused request from origin %s", origin)
-            self._error(proto, request, BAD_ORIGIN)
+            self._error(proto, request, EioError.BAD_ORIGIN)
             return
         if request.method == "OPTIONS":
             headers = self.cors.headers(request)
@@ -277,22 +272,23 @@ class EngineServer:
         sid = query.get("sid")
         if sid is None:
             if request.method != "GET":
-                self._error(proto, request, BAD_HANDSHAKE_METHOD)
+                self._error(proto, request, EioError.BAD_HANDSHAKE_METHOD)
                 return
             new = self._open(version, POLLING, proto.session_environ(request), b64=query.get("b64") in ("1", "true"))
-            self._poll(new, proto, request)
+            # (The open packet is waiting: the handshake is answered at once, with the sid's cookie if asked.)
+            self._poll(new, proto, request, [("Set-Cookie", sid_cookie(new.sid, self.cookie))] if self.cookie else ())
             return
         conn = self.sessions.get(sid)
         if conn is None:
-            self._error(proto, request, SESSION_ID_UNKNOWN)
+            self._error(proto, request, EioError.SESSION_ID_UNKNOWN)
         elif conn.session.transport is not POLLING:
-            self._error(proto, request, BAD_REQUEST, "Polling request on a websocket session")
+            self._error(proto, request, EioError.BAD_REQUEST, "Polling request on a websocket session")
         elif request.method == "GET":
             self._poll(conn, proto, request)
         elif request.method == "POST":
             self._post(conn, proto, request)
         else:
-            self._error(proto, request, BAD_REQUEST)
+            self._error(proto, request, EioError.BAD_REQUEST)
 
     def handle_websocket(
         self,
@@ -312,7 +308,7 @@ class EngineServer:
         origin = request.header("origin")
         if origin is not None and not self.origin_allowed(origin, request, lambda _: environ_of(environ)):
             log.info("refused websocket from origin %s", origin)
-            refuse(BAD_ORIGIN, None)
+            refuse(EioError.BAD_ORIGIN, None)
             return False
         query = query_params(request.query)
         checked = self._check_query(query, WEBSOCKET)
@@ -324,11 +320,11 @@ class EngineServer:
         if sid is not None:
             conn = self.sessions.get(sid)
             if conn is None:
-                refuse(SESSION_ID_UNKNOWN, None)
+                refuse(EioError.SESSION_ID_UNKNOWN, None)
                 return False
             session = conn.session
             if not self.allow_upgrades:
-                refuse(BAD_REQUEST, "Upgrades are not allowed")
+                refuse(EioError.BAD_REQUEST, "Upgrades are not allowed")
                 return False
             if session.transport is not POLLING or session.upgrading or conn.ws is not None:
                 # As Node's engine.io: the WebSocket is accepted, then closed at once (no status code).
@@ -415,7 +411,7 @@ class EngineServer:
 
     # -- polling ----------------------------------------------------------------------
 
-    def _poll(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
+    def _poll(self, conn: EngineConnection, proto: Responder, request: Request, headers: Headers = ()) -> None:
         try:
             ready = conn.session.start_poll()
         except RemoteProtocolError as exc:
@@ -424,7 +420,7 @@ class EngineServer:
             conn.pump()
             return
         if ready:
-            self.answer_poll(conn, proto, request)
+            self.answer_poll(conn, proto, request, headers)
             conn.pump()
             return
         conn.poll = (proto, request)
@@ -440,7 +436,7 @@ class EngineServer:
 
         proto.on_lost(lost)
 
-    def answer_poll(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
+    def answer_poll(self, conn: EngineConnection, proto: Responder, request: Request, headers: Headers = ()) -> None:
         session = conn.session
         packets = session.packets_to_send()
         if not packets:
@@ -448,11 +444,13 @@ class EngineServer:
         body, content_type = eio.encode_payload(packets, session.version, b64=session.b64)
         if self.traffic is not None:
             self.traffic.sent(len(body), len(packets))
-        self.respond_ok(proto, request, body, content_type)
+        self.respond_ok(proto, request, body, content_type, headers)
 
-    def respond_ok(self, proto: Responder, request: Request, body: bytes, content_type: str) -> None:
+    def respond_ok(
+        self, proto: Responder, request: Request, body: bytes, content_type: str, headers: Headers = ()
+    ) -> None:
         """A 200 answer to a polling request, with the CORS headers its origin gets."""
-        proto.respond(request, 200, [("Content-Type", content_type), *self.cors.headers(request)], body)
+        proto.respond(request, 200, [("Content-Type", content_type), *self.cors.headers(request), *headers], body)
 
     def _post(self, conn: EngineConnection, proto: Responder, request: Request) -> None:
         body = bytes(request.body)
@@ -473,7 +471,7 @@ class EngineServer:
         try:
             packets = eio.decode_payload(body, conn.version)
         except RemoteProtocolError as exc:
-            self._error(proto, request, BAD_REQUEST, "Invalid payload")
+            self._error(proto, request, EioError.BAD_REQUEST, "Invalid payload")
             self.protocol_violation(conn, exc)
             conn.pump()
             return
@@ -510,9 +508,9 @@ class EngineServer:
     def _check_query(self, query: dict[str, str], transport: Transport) -> int | tuple[int, str]:
         eio_version = query.get("EIO")
         if eio_version not in ("3", "4"):
-            return UNSUPPORTED_PROTOCOL_VERSION
+            return EioError.UNSUPPORTED_PROTOCOL_VERSION
         if query.get("transport") != transport or transport not in self.transports:
-            return TRANSPORT_UNKNOWN
+            return EioError.TRANSPORT_UNKNOWN
         return int(eio_version)
 
     def origin_allowed(self, origin: str, request: Request, environ: Environ) -> bool:
@@ -529,7 +527,7 @@ class EngineServer:
     ) -> tuple[list[tuple[str, str]], bytes]:
         code, text = error
         body = jsoncodec.dumps({"code": code, "message": message or text}).encode()
-        if error == BAD_ORIGIN:  # equality: the compiled build boxes a tuple anew where it is used
+        if error == EioError.BAD_ORIGIN:  # equality: the compiled build boxes a tuple anew where it is used
             return [("Content-Type", "application/json")], body
         return [("Content-Type", "application/json"), *self.cors.headers(request)], body
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from ssl import SSLContext
 
 from surge import client_js as client_js_file
+from surge.engine.constants import EioError
 from surge.protocol import wsframe
 from surge.runtime.channels import Channel, Listener
-from surge.runtime.engine import BAD_REQUEST, EngineServer
+from surge.runtime.engine import EngineServer
 from surge.runtime.flow import FlowControl
 from surge.runtime.http import HttpProtocol, Router
 from surge.runtime.request import Request, build_response
@@ -140,7 +141,7 @@ class HttpServer:
             or (request.header("upgrade") or "").lower() != "websocket"
             or request.header("sec-websocket-version") != "13"
         ):
-            refuse(BAD_REQUEST, "Invalid WebSocket handshake")
+            refuse(EioError.BAD_REQUEST, "Invalid WebSocket handshake")
             return
 
         def accept(listener: Listener) -> Channel:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from surge.runtime.engine import BAD_REQUEST
+from surge.engine.constants import EioError
 from surge.runtime.http import HttpProtocol
 from surge.runtime.request import Request
 
@@ -90,7 +90,9 @@ class EngineMiddleware:
             if not self._warned:
                 self._warned = True
                 log.warning(NO_WEBSOCKET)
-            headers, body = engine.error_answer(request, BAD_REQUEST, "WebSocket is not available on this server")
+            headers, body = engine.error_answer(
+                request, EioError.BAD_REQUEST, "WebSocket is not available on this server"
+            )
             return _answer(start_response, 400, headers, body)
         answer = _Answer(environ)
         call_in_loop(engine.handle_request, request, answer)

@@ -23,7 +23,7 @@ from typing import Any
 from surge.engine.outgoing import Outgoing
 from surge.protocol import sio as sio_codec
 from surge.protocol.errors import RemoteProtocolError
-from surge.protocol.sio import SioDecoder, SioPacket, SioType
+from surge.protocol.sio import EncodedArgs, SioDecoder, SioPacket, SioType
 from surge.queue import foreign, messages
 from surge.queue.messages import CLOSE_ROOM, ENTER_ROOM, LEAVE_ROOM, Kind, QueueMessage
 from surge.server.core import AckCallback, SioServer, SioSocket
@@ -68,23 +68,23 @@ class Cluster:
 
     def emit(
         self,
-        event: str,
-        args: Iterable[Any],
+        data: EncodedArgs,
         namespace: str,
         to: str | list[str] | None,
         skip: Iterable[str],
         callback: AckCallback | None,
     ) -> None:
+        """Emit the event ``data`` (``[event, *args]``, encoded where the emit was made)."""
         sio = self.sio
         if sio.trace:
-            log_server.info("emitting event %r %r to %s [%s]", event, args, to or "all", namespace)
+            log_server.info("emitting event %s to %s [%s]", data.json, to or "all", namespace)
         # A local client's emit goes straight to it, unless ordered asks for a place in the stream
         # (an emit that asks an ack is not recoverable: it needs none).
         local = isinstance(to, str) and to in sio.sockets and (callback is not None or not self.ordered)
         if self.publish is None or local:
-            sio.emit(event, args, namespace, to, skip, callback)
+            sio.emit(data, namespace, to, skip, callback)
             return
-        message = sio.encode_event(namespace, [event, *args])
+        message = sio.encode_event(namespace, data)
         if callback is not None:
             # The client is on another process (if anywhere): its ack comes back as a "callback".
             if not isinstance(to, str):
@@ -260,14 +260,13 @@ class Cluster:
         origin, ack_id, namespace = message.node, message.id, message.ns
 
         def answer(*args: Any) -> None:
-            text, attachments = sio_codec.encode(SioPacket(SioType.ACK, namespace, list(args), 0))
+            text, attachments = sio_codec.encode(SioPacket(SioType.ACK, namespace, list(args), 0), self.sio.dumps)
             self._send(
                 QueueMessage(Kind.CALLBACK, self.node, namespace, text, tuple(attachments), id=ack_id, target=origin)
             )
 
         answer.runs_on_loop = True  # type: ignore[attr-defined]  # it only publishes: no handler context, no thread
-        data = packet.data
-        self.sio.emit(data[0], data[1:], namespace, sid, (), answer)
+        self.sio.emit(self.sio.encode_args(packet.data), namespace, sid, (), answer)
 
 
 def decode_packet(text: str, attachments: Iterable[bytes]) -> SioPacket | None:

@@ -399,8 +399,8 @@ class SioServer:
         self._remove(socket, Reason.SERVER_DISCONNECT)
         if self.trace:
             log.info("%s: disconnected by the server [%s]", sid, socket.namespace)
-        if not socket.client.sockets:
-            socket.client.conn.close(Reason.SERVER_DISCONNECT)
+        # The Engine.IO connection stays, as in Node's socket.io and python-socketio: the client may
+        # connect to a namespace again on it, and the official clients close it when none is left.
 
     def _remove(self, socket: SioSocket, reason: str, lost: bool = False) -> None:
         was_connected = socket.connected
@@ -503,15 +503,13 @@ class SioServer:
 
     def emit(
         self,
-        event: str,
-        args: Iterable[Any],
+        data: sio.EncodedArgs,
         namespace: str = "/",
         to: str | list[str] | None = None,
         skip_sids: Iterable[str] = (),
         callback: AckCallback | None = None,
     ) -> None:
-        """Emit ``event`` to a sid, a room or rooms (``to``), or the whole namespace."""
-        data = [event, *args]
+        """Emit the event ``data`` (``[event, *args]``, encoded) to a sid, a room or rooms (``to``), or the whole namespace."""
         if callback is None:
             self.deliver(self.encode_event(namespace, data), namespace, to, skip_sids)
             return
@@ -519,14 +517,18 @@ class SioServer:
         if len(targets) != 1:
             raise ValueError("an emit with a callback must target exactly one client")
         socket = targets[0]
-        message = self._outgoing(SioPacket(SioType.EVENT, namespace, data, socket.next_ack_id(callback)))
+        message = Outgoing(sio.event_text(namespace, data, socket.next_ack_id(callback)), data.attachments)
         if self.observe_events:
             self.observer.sent(namespace, socket.sid, (), message)  # type: ignore[union-attr]
         socket.send(message)
 
-    def encode_event(self, namespace: str, data: list[Any]) -> Outgoing:
+    def encode_args(self, data: list[Any]) -> sio.EncodedArgs:
+        """An event's ``[event, *args]`` or an ack's ``[*args]`` encoded with this server's JSON codec."""
+        return sio.encode_args(data, self.dumps)
+
+    def encode_event(self, namespace: str, data: sio.EncodedArgs) -> Outgoing:
         """An EVENT packet encoded once, for as many clients (and processes) as it goes to."""
-        return self._outgoing(SioPacket(SioType.EVENT, namespace, data))
+        return Outgoing(sio.event_text(namespace, data), data.attachments)
 
     def deliver(
         self,
@@ -577,15 +579,15 @@ class SioServer:
             return [s for sid, s in rooms.everyone.items() if sid not in skip]
         return rooms.members([to] if isinstance(to, str) else to, skip_sids)
 
-    def send_ack(self, socket: SioSocket, ack_id: int, args: list[Any]) -> None:
+    def send_ack(self, socket: SioSocket, ack_id: int, args: sio.EncodedArgs) -> None:
         """Answer the client's ack request ``ack_id``."""
         if socket.client.sockets.get(socket.namespace) is not socket:
             return
         if self.trace:
-            log.info("%s: sending ack %d %r [%s]", socket.sid, ack_id, args, socket.namespace)
-        text, attachments = sio.encode_ack(socket.namespace, ack_id, args, self.dumps)
-        if attachments or not socket.connected:
-            socket.send(Outgoing(text, attachments))
+            log.info("%s: sending ack %d %s [%s]", socket.sid, ack_id, args.json, socket.namespace)
+        text = sio.ack_text(socket.namespace, ack_id, args)
+        if args.attachments or not socket.connected:
+            socket.send(Outgoing(text, args.attachments))
         else:
             socket.client.conn.send(text)  # one client: no shared frame to build and cache
 
