@@ -56,5 +56,11 @@ def index():
     return render_template("index.html", scenarios=[s.ABOUT for s in SCENARIOS])
 
 
+@app.route("/favicon.ico")
+def favicon():
+    """Where browsers look first; the pages link the same icon."""
+    return app.send_static_file("favicon.svg")
+
+
 if __name__ == "__main__":
     socketio.run(app, port=int(os.environ.get("PORT", "5000")))

@@ -3,6 +3,8 @@
 Change ``from flask_socketio import ...`` to ``from surge import ...``.
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from surge.errors import ConnectionRefusedError, SurgeError
 from surge.flask import (
     SocketIO,
@@ -16,6 +18,11 @@ from surge.flask import (
     send,
 )
 from surge.namespace import Namespace
+
+try:
+    __version__ = version("surge")  # pyproject.toml's, the one place it is written
+except PackageNotFoundError:  # pragma: no cover - the source tree on PYTHONPATH without an install
+    __version__ = "0+unknown"
 
 __all__ = [
     "ConnectionRefusedError",

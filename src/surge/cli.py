@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import surge
 from surge.flask import SocketIO
 
 
@@ -45,6 +46,7 @@ def load(target: str) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="surge", description="Serve a Flask app with Socket.IO on one port.")
+    parser.add_argument("--version", action="version", version=f"surge {surge.__version__}")
     parser.add_argument("app", help="module:attribute of the Flask app or SocketIO object")
     parser.add_argument("--host", default=os.environ.get("SURGE_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))

@@ -15,6 +15,7 @@ is decided once, when the handler is registered.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -266,15 +267,8 @@ class SocketIO:
             skip_sid = getattr(call[1], "sid", None) if call is not None else None
             if skip_sid is None:
                 raise RuntimeError("include_self=False needs the client of a Socket.IO handler to leave out")
-        self.emit(
-            "json" if json else "message",
-            data,
-            namespace=namespace,
-            to=to,
-            callback=callback,
-            skip_sid=skip_sid,
-            **kwargs,
-        )
+        event = "json" if json else "message"
+        self.emit(event, data, namespace=namespace, to=to, callback=callback, skip_sid=skip_sid, **kwargs)
 
     def call(
         self,
@@ -402,7 +396,15 @@ class SocketIO:
             )
 
         def main() -> None:
-            self.serve(app, host, port, on_started=started, debugger=debug, ssl=tls)
+            try:
+                self.serve(app, host, port, on_started=started, debugger=debug, ssl=tls)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                raise SystemExit(  # one sentence, as Flask-SocketIO's (Werkzeug's) server says it
+                    f"Port {port} on {host} is in use by another program: stop that program, or run the"
+                    " server on another port (socketio.run(app, port=...), or surge --port)."
+                ) from None
 
         if workers > 1:
             if tls is not None or use_reloader:
@@ -456,7 +458,8 @@ class SocketIO:
         client_js = find_client_js(
             self.server_options["client_js"], os.getcwd(), getattr(app, "root_path", os.getcwd())
         )
-        if client_js is None:
+        worker = self.core.worker
+        if client_js is None and (worker is None or worker.index == 0):  # said once for the workers
             log.warning(MISSING_CLIENT_JS)
         wsgi_app = getattr(app, "wsgi_app", app)
         if debugger:
@@ -518,42 +521,29 @@ def _current() -> tuple[SocketIO, str, str]:
 
 
 def emit(event: str, *args: Any, **kwargs: Any) -> None:
-    """Emit from a handler: to the sender by default, to everyone with ``broadcast=True``.
-
-    As Flask-SocketIO's, it reads the options it knows and passes no other on.
-    """
-    socketio, sid, namespace = _current()
-    namespace = kwargs["namespace"] if "namespace" in kwargs else namespace
-    to = kwargs.get("to") or kwargs.get("room")
-    if to is None and not kwargs.get("broadcast"):
-        to = sid
-    socketio.emit(
-        event,
-        *args,
-        namespace=namespace,
-        to=to,
-        include_self=kwargs.get("include_self", True),
-        skip_sid=kwargs.get("skip_sid"),
-        callback=kwargs.get("callback"),
-    )
+    """Emit from a handler: to the sender by default, to everyone with ``broadcast=True``."""
+    socketio, options = _from_handler(kwargs)
+    socketio.emit(event, *args, **options)
 
 
 def send(message: Any, **kwargs: Any) -> None:
-    """Send a ``message`` (or ``json`` with ``json=True``) event from a handler: to the sender by
-    default, to everyone with ``broadcast=True``; as Flask-SocketIO's, it passes no other option on."""
+    """Send a ``message`` (or ``json`` with ``json=True``) event from a handler, as :func:`emit` sends."""
+    socketio, options = _from_handler(kwargs)
+    socketio.send(message, json=kwargs.get("json", False), **options)
+
+
+def _from_handler(kwargs: dict[str, Any]) -> tuple[SocketIO, dict[str, Any]]:
+    """The app's ``SocketIO`` and what Flask-SocketIO's ``emit`` and ``send`` pass on of ``kwargs``: the
+    handler's namespace unless given, its client unless ``to``/``room`` or ``broadcast``; no other option."""
     socketio, sid, namespace = _current()
     to = kwargs.get("to") or kwargs.get("room")
-    if to is None and not kwargs.get("broadcast"):
-        to = sid
-    socketio.send(
-        message,
-        json=kwargs.get("json", False),
-        namespace=kwargs["namespace"] if "namespace" in kwargs else namespace,
-        to=to,
-        include_self=kwargs.get("include_self", True),
-        skip_sid=kwargs.get("skip_sid"),
-        callback=kwargs.get("callback"),
-    )
+    return socketio, {
+        "namespace": kwargs["namespace"] if "namespace" in kwargs else namespace,
+        "to": sid if to is None and not kwargs.get("broadcast") else to,
+        "include_self": kwargs.get("include_self", True),
+        "skip_sid": kwargs.get("skip_sid"),
+        "callback": kwargs.get("callback"),
+    }
 
 
 def call(event: str, *args: Any, **kwargs: Any) -> Any:

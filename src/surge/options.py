@@ -73,7 +73,7 @@ IGNORED: dict[str, tuple[Any, str]] = {
 def resolve(config: Mapping[str, Any], given: Mapping[str, Any], warn: bool = True) -> dict[str, Any]:
     """Defaults, then ``SOCKETIO_*`` config keys, then ``given``; checked (``warn``: log what is ignored)."""
     options = dict(DEFAULTS)
-    for name in DEFAULTS:
+    for name in (*DEFAULTS, *IGNORED):  # an ignored option set in the config is warned about as one given
         key = "SOCKETIO_" + name.upper()
         if key in config:
             options[name] = config[key]

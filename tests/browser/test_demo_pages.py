@@ -9,6 +9,7 @@ import os
 import re
 import secrets
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,11 @@ def test_landing_page_links_every_example(seen: dict[str, Any]) -> None:
     assert seen["landing"]["links"] == [
         *("/notifications", "/push", "/chat", "/progress", "/echo", "/old-client", "/inside")
     ]
+
+
+def test_the_demo_has_an_icon_where_browsers_look(seen: dict[str, Any]) -> None:
+    with urllib.request.urlopen(seen["url"] + "/favicon.ico", timeout=5) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("image/svg+xml")
 
 
 def test_timed_push_updates_the_value_and_the_chart(seen: dict[str, Any]) -> None:

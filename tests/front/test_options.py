@@ -109,3 +109,17 @@ def test_connection_state_recovery_takes_recoverys_own_options_and_nothing_else(
     for bad, message in (({"max_disconnection": 5}, "unknown option"), (120, "pass True or a dict")):
         with pytest.raises(ValueError, match=message):
             make(connection_state_recovery=bad)
+
+
+def test_an_ignored_option_in_the_flask_config_is_warned_about_as_a_keyword_is(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Flask(__name__)
+    app.config.update(SOCKETIO_ASYNC_MODE="eventlet", SOCKETIO_ASYNC_HANDLERS=False)
+    with caplog.at_level(logging.WARNING, logger="surge"):
+        socketio = SocketIO(app)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "SocketIO option async_mode='eventlet' is ignored: Surge has one server: def handlers run in threads,"
+        " async def on its event loop"
+    ]
+    assert socketio.server_options["async_handlers"] is False

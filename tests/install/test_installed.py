@@ -24,6 +24,7 @@ from tests.conftest import ServerProcess, run_node
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = Path(__file__).parent / "smoke_app.py"
+TYPED = Path(__file__).parent / "typed_app.py"
 COMPILED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["surge"]["compiled"]
 pytestmark = pytest.mark.timeout(1200)  # the builds and installs come first: minutes, not the suite's 60 s
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SURGE_BUILD", "SURGE_PURE")}
@@ -76,6 +77,22 @@ def test_the_hot_path_is_compiled_where_a_compiler_was(installed: tuple[str, Pat
     files = run.stdout.split()
     assert len(files) == len(COMPILED) and all(f.startswith(str(venv)) for f in files), files
     assert all(f.endswith(".so") == (build == "compiled") for f in files), files
+
+
+def test_users_type_checkers_see_the_annotations_and_the_command_its_version(installed: tuple[str, Path]) -> None:
+    _, venv = installed
+    mypy = [sys.executable, "-m", "mypy", "--strict", "--no-incremental"]
+    check = subprocess.run(
+        [*mypy, "--python-executable", str(venv / "bin" / "python"), str(TYPED)],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        cwd=venv,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    shown = subprocess.run([str(venv / "bin" / "surge"), "--version"], capture_output=True, text=True, env=CLEAN_ENV)
+    assert shown.stdout.strip() == f"surge {version}"
 
 
 def start_ways(venv: Path) -> dict[str, list[str]]:

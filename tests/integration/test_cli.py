@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,20 @@ def test_a_bad_workers_value_is_refused_at_once(tmp_path: Path) -> None:
     script.write_text(RUNNER.replace("sys.argv[1:]", repr([f"{APPS / 'echo_app.py'}:app", "--workers", "many"])))
     with pytest.raises(RuntimeError, match="a number of processes"):
         ServerProcess(script)
+
+
+def test_a_port_in_use_is_one_sentence_and_exit_status_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        script = tmp_path / "run.py"
+        script.write_text(RUNNER.replace("sys.argv[1:]", repr([f"{APPS / 'echo_app.py'}:app"])))
+        run = subprocess.run(
+            [sys.executable, str(script)], env=dict(os.environ, PORT=str(port)), capture_output=True, text=True
+        )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        f"Port {port} on 127.0.0.1 is in use by another program: stop that program, or run the server on"
+        " another port (socketio.run(app, port=...), or surge --port)."
+    ]

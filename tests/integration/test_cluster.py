@@ -331,3 +331,20 @@ def test_redis_over_tls(tmp_path: Path) -> None:
         assert [g["notice"] for g in result["got"]] == [["tls"]] * 3
     finally:
         own.stop()
+
+
+def test_a_redis_url_where_nothing_listens_is_said_so_and_reached_once_it_listens() -> None:
+    """Not "lost the Redis subscription": the process never had one."""
+    redis_server = RedisServer()
+    redis_server.stop()  # its port, with nothing listening there yet
+    server = ServerProcess(APPS / "cluster_app.py", {"QUEUE_URL": redis_server.url, "CHANNEL": "nowhere"})
+    try:
+        server.wait_output("cannot reach Redis", timeout=10)
+        redis_server.start()
+        try:
+            server.wait_output("reached Redis; listening on 'nowhere'", timeout=20)
+        finally:
+            redis_server.stop()
+        assert "lost the Redis" not in server.output().split("reached Redis")[0]
+    finally:
+        server.stop()

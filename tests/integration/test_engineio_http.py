@@ -227,6 +227,7 @@ def test_cross_origin_is_refused_by_default(server: ServerProcess) -> None:
             origin="http://evil.example",
             open_timeout=5,
         )  # type: ignore[arg-type]
+    assert server.output().count("http://evil.example is not an accepted origin") == 2  # python-engineio's words
 
 
 def test_flask_routes_share_the_port(server: ServerProcess) -> None:

@@ -69,6 +69,43 @@ def test_hup_replaces_the_worker_and_term_stops_gracefully(tmp_path: Path) -> No
         server.stop()
 
 
+def test_several_workers_stop_cleanly_on_term(tmp_path: Path) -> None:
+    """The workers' bus (surge.queue.peer_bus) closes its connections: no task is left pending."""
+    server = serve(tmp_path, ["-w", "2"])
+    try:
+        server.wait_output("Surge serving", 2)
+        for _ in range(3):  # a room emit goes to the other worker over the bus: they connect to each other
+            result = run_node("matrix", server.url, 4, urls=[server.url, server.url, server.url])
+            assert result["got"] == [[{"hello": "all"}]] * 3, result
+        os.kill(server.proc.pid, signal.SIGTERM)
+        assert server.proc.wait(15) == 0
+        output = server.output()
+        assert "Task was destroyed" not in output and "Traceback" not in output, output
+    finally:
+        server.stop()
+
+
+def test_a_missing_socket_io_js_is_said_once_for_all_the_workers(tmp_path: Path) -> None:
+    (tmp_path / "plain_app.py").write_text(PLAIN_APP)
+    script = tmp_path / "serve.py"
+    script.write_text(GUNICORN.format(folder=str(tmp_path), extra=["-w", "2"], app="plain_app:app"))
+    server = ServerProcess(script, cwd=tmp_path)
+    try:
+        server.wait_output("Surge serving", 2)
+        assert server.output().count("No socket.io.js to serve") == 1, server.output()
+    finally:
+        server.stop()
+
+
+PLAIN_APP = """
+from flask import Flask
+from surge import SocketIO
+
+app = Flask(__name__)
+socketio = SocketIO(app)
+"""
+
+
 BLOCKING_APP = """
 import time
 from flask import Flask

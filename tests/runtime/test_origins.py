@@ -67,3 +67,20 @@ def test_callable_of_origin_and_environ_as_python_engineio_calls_it(loop: asynci
 def test_empty_list_turns_cors_handling_off(loop: asyncio.AbstractEventLoop) -> None:
     # python-engineio: cors_allowed_origins=[] disables the check (and the CORS headers).
     assert allowed(loop, [], "https://anywhere.example")
+
+
+def test_a_refused_origin_is_logged_at_warning_once_then_at_info(
+    loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    from surge.runtime.cors import Cors
+
+    cors = Cors(["http://good.example"])
+    request = Request()
+    with caplog.at_level("INFO", logger="surge.engine"):
+        for origin in ("http://evil.example", "http://evil.example", "http://good.example", "http://other.example"):
+            cors.origin_allowed(origin, request, lambda _: {})
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "http://evil.example is not an accepted origin"),
+        ("INFO", "http://evil.example is not an accepted origin"),
+        ("WARNING", "http://other.example is not an accepted origin"),
+    ]

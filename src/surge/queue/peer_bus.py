@@ -45,6 +45,7 @@ class PeerBus:
         self._known_at = -REFRESH
         self._tasks: list[asyncio.Task[None]] = []
         self._server: asyncio.AbstractServer | None = None
+        self._readers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  # other workers' connections to this one
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -54,6 +55,9 @@ class PeerBus:
         self._server = await asyncio.start_unix_server(self._read, sock=self.listener, limit=MAX_FRAME)
 
     async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._readers[task] = writer  # the server's close() leaves its connections to us (close())
         buffer = bytearray()
         try:
             while data := await reader.read(256 * 1024):
@@ -63,6 +67,7 @@ class PeerBus:
         except (ConnectionError, ValueError) as exc:
             log.warning("a worker's bus connection broke: %s", exc)
         finally:
+            self._readers.pop(task, None)
             writer.close()
 
     def _listening(self) -> list[Path]:
@@ -116,6 +121,9 @@ class PeerBus:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             self._server.close()
+        for connection in self._readers.values():
+            connection.close()  # its reader sees the end, and its task returns
+        await asyncio.gather(*self._readers, return_exceptions=True)
         for writer in self.peers.values():
             with contextlib.suppress(Exception):
                 writer.close()

@@ -181,15 +181,20 @@ class RedisPubSub:
                     raise
                 if self.subscribed.is_set():  # it was listening: a new outage, retried quickly first
                     backoff = BACKOFF_FIRST
+                    self.held = True
                 self.subscribed.clear()
                 failed = True
-                log.warning("lost the Redis %s (%s); reconnecting in %.1f s", self.listening, exc, backoff)
+                if self.held:
+                    log.warning("lost the Redis %s (%s); reconnecting in %.1f s", self.listening, exc, backoff)
+                else:  # it never had one: nothing listens there (yet)
+                    log.warning("cannot reach Redis (%s); trying again in %.1f s", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
             finally:
                 await client.aclose()
 
     listening = "subscription"  # what the listener holds, for the log lines
+    held = False  # whether it ever held one (a first failure is not an outage: nothing listened there)
 
     async def _read(self, client: aioredis.Redis, reconnected: bool) -> None:
         """Hand every message to ``on_message`` (sets ``subscribed`` once listening); returns only on error."""
@@ -197,7 +202,8 @@ class RedisPubSub:
         try:
             await pubsub.subscribe(self.channel)
             if reconnected:
-                log.warning("reconnected to Redis; listening on %r again", self.channel)
+                said = "reconnected to Redis; listening on %r again" if self.held else "reached Redis; listening on %r"
+                log.warning(said, self.channel)
             self.subscribed.set()
             async for message in pubsub.listen():
                 if message.get("type") == "message":

@@ -10,6 +10,7 @@ carries no CORS headers, so the refused page cannot read it.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,8 @@ from surge.runtime.request import Request
 
 Origins = str | list[str] | Callable[[str], bool] | Callable[[str, dict[str, Any]], bool] | None
 Environ = Callable[[Request], dict[str, Any]]  # builds the request's environ, only for a callable check
+TOLD_ORIGINS = 256
+log = logging.getLogger("surge.engine")
 
 
 class Cors:
@@ -28,8 +31,20 @@ class Cors:
             allowed = _with_environ(allowed)  # type: ignore[arg-type]
         self.allowed = allowed
         self.credentials = credentials
+        self._told: set[str] = set()  # the origins refused and logged at WARNING
 
     def origin_allowed(self, origin: str, request: Request, environ: Environ) -> bool:
+        if self._check(origin, request, environ):
+            return True
+        # python-engineio's words; at WARNING the first time an origin is refused (a few hundred
+        # remembered, so refused origins cannot grow memory), at INFO after that.
+        first = origin not in self._told and len(self._told) < TOLD_ORIGINS
+        if first:
+            self._told.add(origin)
+        log.log(logging.WARNING if first else logging.INFO, "%s is not an accepted origin", origin)
+        return False
+
+    def _check(self, origin: str, request: Request, environ: Environ) -> bool:
         allowed = self.allowed
         if allowed == "*" or allowed == []:
             return True
