@@ -4,9 +4,10 @@
 
 REV (a commit, e.g. main~3) is checked out in a temporary worktree and run with
 this checkout's Python environment (its src/ first on PYTHONPATH); both run
-bench/app_async.py and bench/app_def.py of *this* checkout.  Prints a table of
-medians and the after/before ratio; REPS (default 3) and DURATION pass through
-to ../shared/bench/run.sh.
+bench/app_async.py and bench/app_def.py of *this* checkout.  With BUILD=compiled,
+each side is first compiled as ``make compiled`` compiles it, and that build runs.
+Prints a table of medians and the after/before ratio; REPS (default 3) and DURATION
+pass through to ../shared/bench/run.sh.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def run(src: Path, app: str, scenario: str, results: Path) -> None:
     subprocess.run(["bash", str(HARNESS), "custom", scenario], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def compiled(checkout: Path, into: Path) -> Path:
+    """``checkout`` built as ``make compiled`` builds it (mypyc, with this environment's packages)."""
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(into)]
+    subprocess.run([*pip, str(checkout)], check=True, cwd=checkout)
+    return into
+
+
 def main() -> None:
     rev, scenarios = sys.argv[1], sys.argv[2:] or ["echo50", "broadcast", "polling", "memory"]
     reps = int(os.environ.get("REPS", "3"))
@@ -47,11 +55,14 @@ def main() -> None:
         old = Path(tmp) / "old"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(old), rev], check=True)
         try:
+            sides = {"before": old / "src", "after": ROOT / "src"}
+            if os.environ.get("BUILD") == "compiled":
+                sides = {label: compiled(src.parent, Path(tmp) / label) for label, src in sides.items()}
             seen: dict[tuple[str, str, str], list[float]] = {}
             for _ in range(reps):
                 for scenario in scenarios:
                     for app in ("async", "def"):
-                        for label, src in (("before", old / "src"), ("after", ROOT / "src")):
+                        for label, src in sides.items():
                             results = Path(tmp) / "r.jsonl"
                             results.unlink(missing_ok=True)
                             run(src, app, scenario, results)
