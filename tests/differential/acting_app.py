@@ -34,6 +34,8 @@ def build(lib: ModuleType) -> tuple[Flask, Any]:
             return socketio.sids.get((int(value[4:]), namespace), "gone")
         return value
 
+    socketio.target = target  # for the test's own emits
+
     def perform(actions: list[Any]) -> Any:
         namespace = request.namespace
         results: list[Any] = []

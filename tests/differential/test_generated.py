@@ -266,17 +266,11 @@ class SameAsFlaskSocketIO(RuleBasedStateMachine):
         options = self.prefixed(["emit", event, data, options])[-1]
 
         def step(s: Side) -> Any:
-            names = {f"sid:{i}": sid for (i, ns), sid in s.socketio.sids.items() if ns == options.get("namespace", "/")}
             given = dict(options)
             payload = tuple(data) if given.pop("tuple", False) else data
             for key in ("to", "room", "skip_sid"):
                 if key in given:
-                    value = given[key]
-                    given[key] = (
-                        [names.get(v, "gone") if v.startswith("sid:") else v for v in value]
-                        if isinstance(value, list)
-                        else (names.get(value, "gone") if value.startswith("sid:") else value)
-                    )
+                    given[key] = s.socketio.target(given[key], given.get("namespace", "/"))
             s.socketio.emit(event, payload, **given)
 
         self.both(step)
