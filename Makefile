@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: setup system-demo system-test demo test lint compiled bench fuzz-compat clean
+.PHONY: setup system-demo system-test demo demo-cluster test lint compiled bench fuzz-compat clean
 
 # System packages first (Node, Redis, Chromium...): installed from Debian's archive
 # when run as root, otherwise the command stops and names what to install.
@@ -27,6 +27,10 @@ node_modules/.installed: package.json package-lock.json | system-demo
 
 demo: setup
 	$(BIN)/surge examples/demo/app.py --port $(PORT)
+
+# The demo as two processes (PORT and PORT+1) sharing rooms through Redis (the machine's, or one of its own).
+demo-cluster: setup
+	PORT=$(PORT) $(BIN)/python examples/demo/cluster.py
 
 lint: setup
 	$(BIN)/ruff check setup.py src tests examples bench fuzz

@@ -9,6 +9,8 @@ import os
 import re
 import secrets
 import shutil
+import socket
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,14 @@ from tests.conftest import TESTS, ServerProcess, run_peer
 
 DEMO = TESTS.parent / "examples" / "demo" / "app.py"
 SHOTS = Path(os.environ.get("SURGE_SCREENSHOTS", TESTS.parent / "test-artifacts" / "screenshots"))
+
+
+def answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
 
 
 def run_browser(**opts: Any) -> dict[str, Any]:
@@ -92,17 +102,18 @@ def test_the_admin_ui_shows_the_chat_and_disconnects_a_socket(seen: dict[str, An
     assert chat_connects is not None and float(chat_connects.group(1)) >= 2  # the demo page's live metrics
 
 
-def test_notifications_across_two_processes_with_redis(redis_url: str, tmp_path: Path) -> None:
-    env = {
-        "DEMO_DB": str(tmp_path / "shared.sqlite3"),
-        "SURGE_MESSAGE_QUEUE": redis_url,
-        "SURGE_CHANNEL": "surge-demo-" + secrets.token_hex(4),
-    }
-    first, second = ServerProcess(DEMO, env), ServerProcess(DEMO, env)
+def test_notifications_across_the_two_processes_of_make_demo_cluster(tmp_path: Path) -> None:
+    """examples/demo/cluster.py, which `make demo-cluster` runs: two processes sharing rooms through Redis."""
+    env = {"DEMO_DB": str(tmp_path / "shared.sqlite3"), "SURGE_CHANNEL": "surge-demo-" + secrets.token_hex(4)}
+    launcher = ServerProcess(DEMO.with_name("cluster.py"), env)
+    second = f"http://127.0.0.1:{launcher.port + 1}"
     try:
-        result = run_browser(url=first.url, url2=second.url)
+        deadline = time.monotonic() + 20
+        while not answers(launcher.port + 1):
+            assert time.monotonic() < deadline, launcher.output()
+            time.sleep(0.1)
+        result = run_browser(url=launcher.url, url2=second)
     finally:
-        first.stop()
-        second.stop()
+        launcher.stop()
     assert result["cluster"]["badge"] == "1"
     assert result["cluster"]["servers"] == 2  # the Admin UI on the first process sees both (admin-two-processes.png)
