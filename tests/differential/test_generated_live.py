@@ -79,7 +79,7 @@ def session(drawn_clients: list[dict[str, Any]], drawn_steps: list[tuple[Any, ..
             script.append({"client": f"c{index}", "emit": ["act", acts], "ack": ["disconnect"] not in acts})
         else:
             script.append({"client": f"c{index}", "emit": [step[1], *step[2]], "ack": True})
-    return as_json({"clients": specs, "steps": script, "ackTimeout": 400, "settle": 300})
+    return as_json({"clients": specs, "steps": script, "ackTimeout": 1000, "settle": 500})
 
 
 def as_json(value: Any) -> Any:
