@@ -50,6 +50,8 @@ def main() -> None:
     for each in (port, port + 1):
         env = dict(os.environ, PORT=str(each), SURGE_MESSAGE_QUEUE=queue)
         started.append(subprocess.Popen([sys.executable, str(APP)], env=env))
+    while not (answers(port) and answers(port + 1)):
+        time.sleep(0.1)
     print(f" * the demo on http://127.0.0.1:{port} and http://127.0.0.1:{port + 1}, sharing {queue}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -351,6 +351,7 @@ class ServerCore:
         the value at the call, and what is not JSON raises ``TypeError`` here.
         """
         data = sio_codec.encode_args([event, *args], self.dumps)
+        to = to if to is None or isinstance(to, str) else tuple(to)  # the caller's list may change after the call
         if self.loop is None and self._write_only_publisher() is not None:
             if callback is not None:
                 raise ValueError("a write-only emitter cannot receive acks")
@@ -455,7 +456,7 @@ class ServerCore:
         if self.cluster is None:
             self._not_running(kind)
             return
-        self._queue_room_change(self.cluster.sockets_operation, kind, namespace, to, room)
+        self._queue_room_change(self.cluster.sockets_operation, kind, namespace, target_tuple(to), room)
 
     def fetch_sockets(self, to: Any, namespace: str, timeout: float) -> list[dict[str, Any]]:
         if threading.get_ident() == self.loop_thread:

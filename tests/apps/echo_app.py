@@ -24,6 +24,7 @@ socketio = SocketIO(
     max_write_buffer=int(os.environ.get("MAX_WRITE_BUFFER", str(1024 * 1024))),
     cors_allowed_origins=os.environ.get("CORS_ORIGIN"),
     metrics=os.environ.get("METRICS") == "1",
+    cookie=os.environ.get("COOKIE"),
 )
 if os.environ.get("ADMIN") == "1":
     socketio.instrument(auth={"username": "admin", "password": "secret"})

@@ -9,8 +9,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,14 +20,6 @@ from tests.conftest import TESTS, ServerProcess, run_peer
 
 DEMO = TESTS.parent / "examples" / "demo" / "app.py"
 SHOTS = Path(os.environ.get("SURGE_SCREENSHOTS", TESTS.parent / "test-artifacts" / "screenshots"))
-
-
-def answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 def run_browser(**opts: Any) -> dict[str, Any]:
@@ -108,10 +98,7 @@ def test_notifications_across_the_two_processes_of_make_demo_cluster(tmp_path: P
     launcher = ServerProcess(DEMO.with_name("cluster.py"), env)
     second = f"http://127.0.0.1:{launcher.port + 1}"
     try:
-        deadline = time.monotonic() + 20
-        while not answers(launcher.port + 1):
-            assert time.monotonic() < deadline, launcher.output()
-            time.sleep(0.1)
+        launcher.wait_output(f"the demo on {launcher.url} and {second}", timeout=20)  # once both answer
         result = run_browser(url=launcher.url, url2=second)
     finally:
         launcher.stop()

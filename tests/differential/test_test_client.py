@@ -320,3 +320,15 @@ def handshake_cookies(lib: ModuleType, cookie: Any) -> list[str]:
 @pytest.mark.parametrize("cookie", ["io", {"name": "sticky", "path": "/x", "Secure": True, "Max-Age": "60"}, None])
 def test_the_cookie_option_sets_the_sid_cookie_as_python_engineio_does(cookie: Any) -> None:
     assert handshake_cookies(surge, cookie) == handshake_cookies(flask_socketio, cookie)
+
+
+def emits_before_any_client(lib: ModuleType) -> list[Any]:
+    """What socketio.emit and close_room do before the server runs (no test client yet)."""
+    from flask import Flask
+
+    socketio = lib.SocketIO(Flask(__name__))
+    return [attempt(lambda: socketio.emit("tick", 1)), attempt(lambda: socketio.close_room("room"))]
+
+
+def test_emits_before_the_server_runs_reach_nobody_as_in_flask_socketio() -> None:
+    assert emits_before_any_client(surge) == emits_before_any_client(flask_socketio) == [None, None]

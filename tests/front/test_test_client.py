@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -263,3 +264,32 @@ def test_emits_and_room_operations_before_the_server_runs_reach_nobody_and_say_s
     assert warnings == ["emit while the Socket.IO server is not running yet: no client is connected to get it"]
     with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
         socketio.emit("tick", {"not": object()})  # what cannot be sent is refused all the same
+
+
+def test_the_rooms_an_emit_goes_to_are_those_at_the_call() -> None:
+    """A list of rooms given to an emit from a thread is read at the call, not when the loop sends."""
+    app = Flask(__name__)
+    socketio = SocketIO(app)
+
+    @socketio.on("join")
+    def on_join(room: str) -> None:
+        join_room(room)
+
+    @socketio.on("go")
+    def go() -> None:
+        rooms_now = ["a"]
+
+        def emit_then_change() -> None:
+            socketio.emit("news", 1, to=rooms_now)
+            rooms_now.append("b")
+
+        thread = threading.Thread(target=emit_then_change)
+        thread.start()
+        thread.join()
+
+    in_a, in_b = socketio.test_client(app), socketio.test_client(app)
+    in_a.emit("join", "a")
+    in_b.emit("join", "b")
+    in_a.emit("go")
+    assert [e["name"] for e in in_a.get_received()] == ["news"]
+    assert in_b.get_received() == []

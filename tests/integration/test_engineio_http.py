@@ -230,6 +230,17 @@ def test_cross_origin_is_refused_by_default(server: ServerProcess) -> None:
     assert server.output().count("http://evil.example is not an accepted origin") == 2  # python-engineio's words
 
 
+def test_the_cookie_option_sets_the_sid_cookie_under_socketio_run() -> None:
+    """The same header as through the WSGI path, where tests/differential compares it with Flask-SocketIO's."""
+    server = ServerProcess(APPS / "echo_app.py", {"COOKIE": "io"})
+    try:
+        status, body, headers = request(server, "GET", "EIO=4&transport=polling")
+        sid = json.loads(body[1:])["sid"]
+        assert status == 200 and headers["set-cookie"] == f"io={sid}; path=/; SameSite=Lax"
+    finally:
+        server.stop()
+
+
 def test_flask_routes_share_the_port(server: ServerProcess) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     for _ in range(2):  # keep-alive: two requests on one connection
