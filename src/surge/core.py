@@ -351,7 +351,7 @@ class ServerCore:
         the value at the call, and what is not JSON raises ``TypeError`` here.
         """
         data = sio_codec.encode_args([event, *args], self.dumps)
-        to = to if to is None or isinstance(to, str) else tuple(to)  # the caller's list may change after the call
+        to = to if to is None or isinstance(to, str) else list(to)  # the caller's list may change after the call
         if self.loop is None and self._write_only_publisher() is not None:
             if callback is not None:
                 raise ValueError("a write-only emitter cannot receive acks")
